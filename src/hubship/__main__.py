@@ -1,0 +1,3 @@
+from hubship.cli import main
+
+main()

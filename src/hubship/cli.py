@@ -1,0 +1,52 @@
+"""The `hubship` command line (Typer + Rich).
+
+Each command lives in `hubship.commands.<topic>` and exposes `register(app)`; this module
+finds them all, so adding a command never touches this file. Command modules import heavy
+libraries inside the command function, so `hubship hub` starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+from rich.console import Console
+
+from hubship import commands
+from hubship.errors import HubshipError, redact
+
+app = typer.Typer(
+    name="hubship",
+    help="Push-to-production for scikit-learn models: train, gate, publish, deploy, verify.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+    importlib.import_module(f"{commands.__name__}.{_info.name}").register(app)
+
+
+@app.callback()
+def _root() -> None:
+    """Push-to-production for scikit-learn models: train, gate, publish, deploy, verify."""
+
+
+def main() -> None:
+    """Run the CLI; a HubshipError becomes a readable message and its exit code."""
+    try:
+        app()
+    except HubshipError as exc:
+        from hubship.config import Settings
+
+        try:
+            secrets = Settings().secrets()
+        except Exception:  # the settings themselves may be what is wrong
+            secrets = []
+        err_console.print(f"[bold red]error:[/] {redact(exc.message, secrets)}", highlight=False)
+        if exc.hint:
+            err_console.print(f"  [yellow]hint:[/] {redact(exc.hint, secrets)}", highlight=False)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,1 @@
+"""CLI commands, one module per topic; each defines `register(app: typer.Typer)`."""

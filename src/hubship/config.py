@@ -1,0 +1,111 @@
+"""Settings from the environment, read once into one object (pydantic-settings).
+
+The README's configuration table lists the same names; keep them in step. Secrets are
+`SecretStr`, so printing a Settings object never shows them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hubship.errors import ConfigError
+
+LOCAL_HUB_PORT = 8900
+LOCAL_REPO_ID = "local/models"
+HUGGINGFACE_CO = "https://huggingface.co"
+
+DeployTarget = Literal["railway", "render", "webhook", "none"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", case_sensitive=False, populate_by_name=True
+    )
+
+    # Registry (the Hugging Face Hub, or the embedded local hub)
+    hf_endpoint: str | None = Field(None, description="Hub URL; unset = huggingface.co")
+    hf_token: SecretStr | None = Field(None, description="Hub token (write in CI, read in backend)")
+    hf_repo_id: str | None = Field(None, description="the model repo, namespace/name")
+    model_revision: str = Field("main", description="branch, tag or sha the backend serves")
+
+    # Local state
+    hubship_home: Path = Field(Path(".hubship"), description="local hub data, caches, demo state")
+    assets_dir: Path = Field(
+        Path("backend/model_assets"), alias="HUBSHIP_ASSETS_DIR",
+        description="where training writes a release and the backend finds bundled models",
+    )
+    train_command: str = Field("python models/train.py", alias="HUBSHIP_TRAIN_COMMAND")
+
+    # Signing (a later step)
+    signing_key: SecretStr | None = Field(None, alias="HUBSHIP_SIGNING_KEY")
+    verify_key: str | None = Field(None, alias="HUBSHIP_VERIFY_KEY")
+
+    # Backend
+    admin_token: SecretStr | None = None
+    hf_webhook_secret: SecretStr | None = None
+    cors_origins: str = Field("", description="comma-separated origins allowed to call the API")
+    model_poll_seconds: float = Field(0, ge=0, description="poll the Hub every N s; 0 = off")
+    max_body_bytes: int = Field(1_000_000, alias="HUBSHIP_MAX_BODY_BYTES", gt=0)
+    allow_sklearn_mismatch: bool = Field(False, alias="HUBSHIP_ALLOW_SKLEARN_MISMATCH")
+
+    # Deploy and verify
+    backend_url: str | None = None
+    deploy_target: DeployTarget = "none"
+    railway_token: SecretStr | None = None
+    railway_service_id: str | None = None
+    railway_environment_id: str | None = None
+    render_deploy_hook: SecretStr | None = None
+    verify_timeout: float = Field(300, alias="HUBSHIP_VERIFY_TIMEOUT", gt=0)
+
+    @property
+    def uses_local_hub(self) -> bool:
+        """No endpoint and no token: the embedded local hub is the registry."""
+        return not self.hf_endpoint and self.hf_token is None
+
+    @property
+    def endpoint(self) -> str:
+        if self.hf_endpoint:
+            return self.hf_endpoint.rstrip("/")
+        if self.uses_local_hub:
+            return f"http://127.0.0.1:{LOCAL_HUB_PORT}"
+        return HUGGINGFACE_CO
+
+    @property
+    def repo_id(self) -> str:
+        if self.hf_repo_id:
+            if self.hf_repo_id.count("/") != 1 or not all(self.hf_repo_id.split("/")):
+                raise ConfigError(
+                    f"HF_REPO_ID={self.hf_repo_id!r} is not of the form namespace/name",
+                    hint="set HF_REPO_ID to your model repo, e.g. my-team/penguins",
+                )
+            return self.hf_repo_id
+        if self.uses_local_hub:
+            return LOCAL_REPO_ID
+        raise ConfigError(
+            "HF_REPO_ID is not set",
+            hint="set HF_REPO_ID to your Hub model repo, e.g. my-team/penguins",
+        )
+
+    @property
+    def token(self) -> str | None:
+        return self.hf_token.get_secret_value() if self.hf_token else None
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def local_hub_dir(self) -> Path:
+        return self.hubship_home / "hub"
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for `errors.redact`."""
+        values = [
+            self.hf_token, self.admin_token, self.hf_webhook_secret, self.railway_token,
+            self.render_deploy_hook, self.signing_key,
+        ]
+        return [v.get_secret_value() for v in values if v is not None]

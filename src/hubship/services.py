@@ -1,0 +1,115 @@
+"""Start, wait for and stop the local services (hub, backend, frontend) as subprocesses.
+
+Used by `make demo`, `hubship run` (to start the embedded hub when it is not running) and
+the tests, which start every service on a free loopback port and stop it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from hubship.errors import HubshipError
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def is_up(url: str, timeout: float = 1.0) -> bool:
+    try:
+        return httpx.get(url, timeout=timeout).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+class Service:
+    """A child process serving HTTP at `url`; `health_url` answers once it is ready."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        url: str,
+        health_url: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.name, self.argv, self.url = name, list(argv), url
+        self.health_url = health_url or url
+        self.env = {**os.environ, **(env or {})}
+        self.cwd, self.log_path = cwd, log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> Service:
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise HubshipError(
+                    f"{self.name} exited with code {self.process.returncode} while starting",
+                    hint=f"see its log: {self.log_path}" if self.log_path else None,
+                )
+            if is_up(self.health_url, timeout=0.5):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise HubshipError(
+            f"{self.name} did not answer at {self.health_url} within {timeout:.0f} s",
+            hint=f"see its log: {self.log_path}" if self.log_path else None,
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would (SIGKILL, no cleanup)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> Service:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def hub_service(
+    data_dir: Path, *, port: int | None = None, token: str | None = None,
+    log_path: Path | None = None,
+) -> Service:
+    """The embedded hub (`hubship hub`) as a Service, not yet started."""
+    port = port or free_port()
+    argv = [sys.executable, "-m", "hubship", "hub", "--host", "127.0.0.1", "--port", str(port),
+            "--data-dir", str(data_dir)]
+    if token:
+        argv += ["--token", token]
+    url = f"http://127.0.0.1:{port}"
+    return Service("hub", argv, url=url, health_url=f"{url}/api/health", log_path=log_path)

@@ -1,0 +1,77 @@
+"""Shared fixtures.
+
+Every test runs with its own HF_HOME and a disabled telemetry ping. A session-wide local hub
+(`hubship hub` in a subprocess on a free loopback port) is started on first use;
+HF_ENDPOINT points at it and is set here, before anything imports `huggingface_hub`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hubship.services import free_port, hub_service
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="hubship-tests-"))
+HUB_PORT = free_port()
+HUB_URL = f"http://127.0.0.1:{HUB_PORT}"
+os.environ["HF_ENDPOINT"] = HUB_URL
+os.environ["HF_HOME"] = str(_SESSION_DIR / "hf-home")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+os.environ.pop("HF_TOKEN", None)
+os.environ.pop("HF_HUB_OFFLINE", None)
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def hub_url() -> str:
+    """URL of the session's local hub (started on first use, stopped at the end)."""
+    service = hub_service(_SESSION_DIR / "hub-data", port=HUB_PORT,
+                          log_path=_SESSION_DIR / "hub.log")
+    service.start()
+    yield service.url
+    service.stop()
+
+
+@pytest.fixture
+def hf_api(hub_url: str):
+    """The real `huggingface_hub.HfApi` pointed at the session's local hub."""
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=hub_url, token="test-token")
+
+
+@pytest.fixture
+def repo_id() -> str:
+    """A fresh, unused model repo id, so tests sharing the session hub never collide."""
+    return f"tests/repo-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def hf_cache(tmp_path: Path) -> Path:
+    """A private Hugging Face cache folder for one test."""
+    path = tmp_path / "hf-cache"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("HF_TOKEN", "HF_REPO_ID", "ADMIN_TOKEN", "HF_WEBHOOK_SECRET", "DEPLOY_TARGET",
+                 "BACKEND_URL", "RAILWAY_TOKEN", "RENDER_DEPLOY_HOOK", "GITHUB_OUTPUT",
+                 "GITHUB_STEP_SUMMARY", "MODEL_REVISION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HUBSHIP_HOME", str(tmp_path / ".hubship"))
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
