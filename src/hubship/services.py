@@ -113,3 +113,18 @@ def hub_service(
         argv += ["--token", token]
     url = f"http://127.0.0.1:{port}"
     return Service("hub", argv, url=url, health_url=f"{url}/api/health", log_path=log_path)
+
+
+def ensure_local_hub(data_dir: Path, *, port: int, log_path: Path | None = None) -> str:
+    """Return the embedded hub's URL, starting it in the background if nothing answers there.
+
+    The hub outlives the command that started it (the backend and later steps read from it);
+    `hubship hub` in a terminal, or `make demo`, are the ways to run it in the foreground.
+    """
+    url = f"http://127.0.0.1:{port}"
+    if is_up(f"{url}/api/health"):
+        return url
+    data_dir.mkdir(parents=True, exist_ok=True)
+    service = hub_service(data_dir, port=port, log_path=log_path or data_dir / "hub.log")
+    service.start()
+    return url
