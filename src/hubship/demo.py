@@ -1,0 +1,159 @@
+"""`make demo`: the whole loop on one machine, no account needed.
+
+Starts the embedded hub, trains and publishes, starts a backend and the frontend, runs the
+loop's deploy and verify against that backend (`DEPLOY_TARGET=webhook`: a hot reload, no
+restart), prints one line per service and keeps them up until Ctrl-C, which stops everything
+it started. State lives in `$HUBSHIP_HOME` (default `.hubship/`), so a second run reuses it.
+
+While the demo runs, `hubship run` in another terminal picks up its settings from
+`$HUBSHIP_HOME/demo.env` and publishes to the same hub and backend.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from rich.console import Console
+
+from hubship.config import LOCAL_HUB_PORT, Settings
+from hubship.errors import HubshipError
+from hubship.services import Service, free_port, hub_service, is_up
+
+BACKEND_PORT = 8000
+FRONTEND_PORT = 5173
+DEMO_ENV_FILE = "demo.env"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _port(preferred: int) -> int:
+    return preferred if not is_up(f"http://127.0.0.1:{preferred}", timeout=0.3) and \
+        _bindable(preferred) else free_port()
+
+
+def _bindable(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def demo_env_path(settings: Settings) -> Path:
+    return settings.hubship_home / DEMO_ENV_FILE
+
+
+def load_demo_env(settings: Settings, console: Console) -> Settings:
+    """Settings for `hubship run` aimed at a running demo, when nothing else is configured."""
+    path = demo_env_path(settings)
+    configured = settings.hf_endpoint or settings.hf_token or settings.backend_url
+    if configured or not path.is_file():
+        return settings
+    values = dict(
+        line.split("=", 1) for line in path.read_text().splitlines() if "=" in line
+    )
+    if not is_up(values.get("BACKEND_URL", "") + "/health", timeout=0.5):
+        return settings
+    console.print(f"using the running demo's hub and backend (settings from {path})")
+    return Settings(**{k.lower(): v for k, v in values.items()},
+                    hubship_home=settings.hubship_home, assets_dir=settings.assets_dir)
+
+
+def run_demo(settings: Settings, *, console: Console | None = None) -> None:
+    console = console or Console()
+    home = settings.hubship_home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    started: list[Service] = []
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        hub_port = _port(LOCAL_HUB_PORT)
+        hub = hub_service(home / "hub", port=hub_port, log_path=home / "hub.log")
+        console.print(f"starting the local hub on {hub.url} (data in {home / 'hub'})")
+        started.append(hub.start())
+
+        admin_token = secrets.token_urlsafe(24)
+        backend_port = _port(BACKEND_PORT)
+        backend_url = f"http://127.0.0.1:{backend_port}"
+        loop_env = {
+            "HF_ENDPOINT": hub.url, "HF_REPO_ID": settings.repo_id if settings.hf_repo_id
+            else "local/models", "HUBSHIP_HOME": str(home), "ADMIN_TOKEN": admin_token,
+            "BACKEND_URL": backend_url, "DEPLOY_TARGET": "webhook",
+        }
+        loop_settings = Settings(**{k.lower(): v for k, v in loop_env.items()},
+                                 assets_dir=settings.assets_dir,
+                                 train_command=settings.train_command)
+
+        console.print("\n[bold]start the backend and the frontend[/]")
+        backend = Service(
+            "backend", [sys.executable, "-m", "uvicorn", "backend.main:app", "--host",
+                        "127.0.0.1", "--port", str(backend_port), "--log-level", "warning"],
+            url=backend_url, health_url=f"{backend_url}/health", cwd=ROOT,
+            env={**loop_env, "HF_HUB_DISABLE_TELEMETRY": "1"}, log_path=home / "backend.log",
+        )
+        started.append(backend.start(timeout=120))
+        frontend_url = _start_frontend(backend_url, home, started, console)
+        demo_env_path(settings).write_text(
+            "".join(f"{k}={v}\n" for k, v in loop_env.items()), encoding="utf-8"
+        )
+        os.chmod(demo_env_path(settings), 0o600)
+
+        console.print("\n[bold]the loop: train, gate, publish, deploy (hot reload), verify[/]")
+        from hubship.deploy import verify_live
+        from hubship.pipeline import run_pipeline
+
+        summary = run_pipeline(loop_settings, console=console)
+        if not summary.ok:
+            raise summary.error
+        version = verify_live(backend_url, summary.sha, timeout=120)
+        console.print(f"backend serves {version.get('tag')} ({summary.sha})\n")
+
+        console.print(f"hub: {hub.url}")
+        console.print(f"backend: {backend_url}")
+        console.print(f"frontend: {frontend_url}" if frontend_url else
+                      "frontend: not started (see above)")
+        console.print("\nchange models/train.py and run `.venv/bin/hubship run` in another "
+                      "terminal to ship a new release; Ctrl-C stops everything.")
+        try:
+            while not stop.wait(0.5):
+                for service in started:
+                    if service.process is not None and service.process.poll() is not None:
+                        raise HubshipError(f"{service.name} stopped unexpectedly",
+                                           hint=f"see its log in {home}")
+        except KeyboardInterrupt:
+            pass
+    finally:
+        for service in reversed(started):
+            service.stop()
+        demo_env_path(settings).unlink(missing_ok=True)
+        if started:
+            console.print("stopped: " + ", ".join(s.name for s in reversed(started)))
+
+
+def _start_frontend(backend_url: str, home: Path, started: list[Service],
+                    console: Console) -> str | None:
+    try:
+        from hubship.frontend_server import ensure_built
+    except ImportError:
+        return None
+    try:
+        dist = ensure_built(ROOT / "frontend")
+    except HubshipError as exc:
+        console.print(f"[yellow]frontend not built:[/] {exc}")
+        return None
+    port = _port(FRONTEND_PORT)
+    url = f"http://127.0.0.1:{port}"
+    frontend = Service(
+        "frontend", [sys.executable, "-m", "hubship", "frontend", "--host", "127.0.0.1",
+                     "--port", str(port), "--backend-url", backend_url, "--dist", str(dist)],
+        url=url, log_path=home / "frontend.log",
+    )
+    started.append(frontend.start())
+    return url
