@@ -1,0 +1,13 @@
+"""Deploy a release and prove production serves it.
+
+`trigger(settings, sha=...)` starts a deploy on the host DEPLOY_TARGET names (railway, render,
+webhook, none); `verify_live(backend_url, sha, timeout=...)` polls the backend until it serves
+that sha. Each host has its own module (`railway`, `render`, `webhook`).
+"""
+
+from hubship.deploy._http import RetryPolicy
+from hubship.deploy.dispatch import trigger
+from hubship.deploy.result import DeployResult
+from hubship.deploy.verify import verify_live
+
+__all__ = ["DeployResult", "RetryPolicy", "trigger", "verify_live"]

@@ -1,0 +1,151 @@
+"""Proof that production serves a release: poll `GET {backend}/version` until it reports the sha.
+
+The deploy APIs only say a deploy *started* (and Railway has been seen to rebuild an old commit
+and still report success), so the loop ends here, on what production actually answers.
+
+Several replicas behind a load balancer: each request may reach a different one, so with
+`replicas=N` we ask for N matching answers in a row, each on a new connection so the balancer
+can route it elsewhere. That is best effort: a balancer may still pin us to one replica. The
+sure way is to check each replica's own address, when the host exposes one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from hubship.errors import VerifyError, redact
+
+REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def verify_live(
+    backend_url: str,
+    sha: str,
+    *,
+    timeout: float,
+    interval: float = 2.0,
+    client: httpx.Client | None = None,
+    progress: bool = True,
+    replicas: int = 1,
+) -> dict[str, Any]:
+    """Return production's `/version` answer once it serves `sha`, else raise VerifyError.
+
+    `sha` may be abbreviated (7 characters or more). `replicas` > 1 requires that many
+    consecutive matching answers (see the module docstring).
+    """
+    if len(sha) < 7:
+        raise VerifyError(f"{sha!r} is too short to identify a release",
+                          hint="pass the full commit sha the publish step printed")
+    url = f"{backend_url.rstrip('/')}/version"
+    console = Console(stderr=True, quiet=not progress)
+    headers = {"Connection": "close"} if replicas > 1 else {}
+    poll = _Poll(sha, replicas)
+    own_client = client is None
+    http = client or httpx.Client(timeout=REQUEST_TIMEOUT)
+    deadline = time.monotonic() + timeout
+    try:
+        with console.status(f"waiting for {url} to serve {sha[:12]}") as status:
+            while True:
+                observation = poll.ask(http, url, headers)
+                if observation != poll.last_said:
+                    console.print(f"  {url}: {observation}", highlight=False)
+                    poll.last_said = observation
+                if poll.streak >= replicas:
+                    console.print(f"[green]production serves {sha[:12]}[/]", highlight=False)
+                    return poll.answer
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                status.update(f"waiting for {url} to serve {sha[:12]}: {observation}, "
+                              f"{remaining:.0f} s left")
+                time.sleep(min(interval, remaining))
+    finally:
+        if own_client:
+            http.close()
+    raise poll.failure(url, timeout)
+
+
+class _Poll:
+    """What production has answered so far."""
+
+    def __init__(self, sha: str, replicas: int) -> None:
+        self.sha, self.replicas = sha, replicas
+        self.streak = 0
+        self.answer: dict[str, Any] = {}
+        self.served: Counter[str] = Counter()
+        self.last_problem: str | None = None
+        self.last_said: str | None = None
+
+    def matches(self, served: object) -> bool:
+        return isinstance(served, str) and served.startswith(self.sha)
+
+    def ask(self, http: httpx.Client, url: str, headers: dict[str, str]) -> str:
+        """One request; returns a short description of what production serves."""
+        try:
+            response = http.get(url, headers=headers)
+        except httpx.TimeoutException:
+            return self._problem("no answer in time")
+        except httpx.TransportError as exc:
+            return self._problem(f"no answer ({type(exc).__name__}: {exc})")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code == 503:
+            detail = body.get("detail") if isinstance(body, dict) else None
+            return self._problem(f"up, but no release loaded ({detail or 'HTTP 503'})")
+        if response.status_code != 200 or not isinstance(body, dict) or "sha" not in body:
+            return self._problem(f"HTTP {response.status_code}, not a /version answer")
+        self.answer, self.last_problem = body, None
+        self.served[str(body.get("sha"))] += 1
+        self.streak = self.streak + 1 if self.matches(body.get("sha")) else 0
+        return describe(body)
+
+    def _problem(self, text: str) -> str:
+        self.streak, self.last_problem = 0, text
+        return text
+
+    def failure(self, url: str, timeout: float) -> VerifyError:
+        waited = f"after {timeout:.0f} s"
+        if not self.served:
+            return VerifyError(
+                redact(f"production did not serve {self.sha[:12]} {waited}: {url} gave "
+                       f"{self.last_problem or 'no answer'}"),
+                hint="check BACKEND_URL, that the deploy finished (the host's deploy logs), "
+                "and that the backend can reach the Hub",
+            )
+        if self.matches(self.answer.get("sha")) or self.served.get(self.sha):
+            others = ", ".join(f"{s[:12]} x{n}" for s, n in self.served.items())
+            return VerifyError(
+                redact(f"production did not serve {self.sha[:12]} on {self.replicas} answers "
+                       f"in a row {waited}; answers seen: {others}"),
+                hint="some replicas still serve another release: redeploy by restart, or let "
+                "every replica poll the Hub (MODEL_POLL_SECONDS)",
+            )
+        source = self.answer.get("source")
+        hint = "the deploy may have failed or still be running: check the host's deploy logs"
+        if source in ("cache", "bundled"):
+            hint = (f"the backend fell back to its {source} release, so it could not load "
+                    "from the Hub: check HF_TOKEN, HF_ENDPOINT, HF_REPO_ID and MODEL_REVISION "
+                    "on the backend")
+        now = describe(self.answer)
+        if self.last_problem:
+            now += f"; last request: {self.last_problem}"
+        return VerifyError(
+            redact(f"production still serves {now}, not {self.sha[:12]} {waited} ({url})"),
+            hint=hint,
+        )
+
+
+def describe(version: dict[str, Any]) -> str:
+    """`abc123def456 (v3, release 3, from hub)` from a `/version` answer."""
+    sha = str(version.get("sha") or "?")[:12]
+    parts = [p for p in (version.get("tag"),
+                         f"release {version['release']}" if version.get("release") else None,
+                         f"from {version['source']}" if version.get("source") else None) if p]
+    return f"{sha} ({', '.join(parts)})" if parts else sha

@@ -1,0 +1,69 @@
+"""Webhook: ask the running backend to load the release, with no restart (`POST /admin/reload`).
+
+The backend answers once the new release is loaded and swapped in, with the sha it now serves.
+Behind a load balancer this reaches ONE replica: with several, deploy by restart (railway,
+render) or let every replica poll the Hub, and verify with `--replicas`.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from hubship.config import Settings
+from hubship.deploy._http import (
+    DEFAULT_RETRY,
+    Endpoint,
+    RetryPolicy,
+    body_excerpt,
+    http_client,
+    post,
+)
+from hubship.deploy.result import DeployResult, required
+
+AUTH_HINT = (
+    "ADMIN_TOKEN differs from the backend's: set the GitHub secret ADMIN_TOKEN to the value of "
+    "the backend's ADMIN_TOKEN variable (in Railway, Render or your .env)"
+)
+STATUS_HINTS = {
+    404: "the reload route is off while the backend has no ADMIN_TOKEN: set it in the "
+    "backend's environment; also check that BACKEND_URL is the backend, not the frontend",
+    409: "the backend kept its current release; the detail above says why it could not load "
+    "the new one",
+}
+
+
+def trigger(
+    settings: Settings,
+    *,
+    sha: str,
+    client: httpx.Client | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> DeployResult:
+    backend = required(settings.backend_url, "BACKEND_URL", target="webhook").rstrip("/")
+    token = required(settings.admin_token, "ADMIN_TOKEN", target="webhook")
+    url = f"{backend}/admin/reload"
+    endpoint = Endpoint("the backend", url, AUTH_HINT, settings.secrets(), STATUS_HINTS)
+    with http_client(client) as http:
+        response = post(
+            http, endpoint, url, retry=retry,
+            json={"revision": sha}, headers={"Authorization": f"Bearer {token}"},
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    served = body.get("sha") if isinstance(body, dict) else None
+    if not served or not str(served).startswith(sha):
+        raise endpoint.error(
+            f"the backend reloaded but serves {served or 'nothing'}, not {sha}: "
+            f"{body_excerpt(response)}",
+            hint="check MODEL_REVISION and HF_REPO_ID on the backend, and that the release "
+            "was published to the repo it reads",
+        )
+    status = body.get("status", "reloaded")
+    previous = body.get("previous_sha")
+    detail = (
+        f"the backend already served {sha[:12]}" if status == "unchanged"
+        else f"the backend reloaded {str(previous or 'nothing')[:12]} -> {sha[:12]}"
+    )
+    return DeployResult("webhook", sha, True, detail, None)
