@@ -1,0 +1,141 @@
+// Typed client for the backend API (docs/api.md). Every call goes to the page's own origin
+// under /api; the Vercel rewrite or `hubship frontend` forwards it to the backend.
+
+export type Scalar = string | number | boolean;
+
+export interface Ready {
+  ready: boolean;
+  sha?: string;
+  reason?: string;
+}
+
+export interface Version {
+  sha: string;
+  tag: string | null;
+  release: number | null;
+  source: "hub" | "cache" | "bundled";
+  loaded_at: string;
+  revision: string;
+  repo_id: string;
+  commit_url: string | null;
+  created_at: string;
+  source_commit: string | null;
+}
+
+export interface PrimaryMetric {
+  name: string;
+  higher_is_better: boolean;
+  tolerance: number;
+}
+
+export interface InputSpec {
+  name: string;
+  type: "number" | "integer" | "category" | "boolean";
+  nullable: boolean;
+  min: number | null;
+  max: number | null;
+  values: Scalar[] | null;
+}
+
+export interface ModelSummary {
+  name: string;
+  task: "classification" | "regression";
+  estimator: string;
+  metrics: Record<string, number>;
+  primary_metric: PrimaryMetric;
+}
+
+export interface ModelDetail extends ModelSummary {
+  inputs: InputSpec[];
+  output: { target: string; classes: Scalar[] | null; unit: string | null };
+}
+
+export type Prediction =
+  | { label: Scalar; probabilities?: Record<string, number> | null }
+  | { value: number; unit: string | null };
+
+export interface PredictAnswer {
+  model: string;
+  sha: string;
+  release: number | null;
+  prediction: Prediction;
+}
+
+export interface FieldError {
+  loc: (string | number)[];
+  msg: string;
+  type?: string;
+}
+
+export interface Release {
+  release: number | null;
+  tag: string | null;
+  sha: string;
+  date: string;
+  title: string | null;
+  source_commit: string | null;
+  forced: boolean;
+  restores: string | null;
+  metrics: Record<string, Record<string, number>>;
+  primary: Record<string, { name: string; value: number; higher_is_better: boolean }>;
+}
+
+/** An answer that was not 2xx: the status and the backend's `detail`, when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: unknown,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The backend could not be reached at all (network error, or the proxy's 502/504). */
+export class UnreachableError extends Error {}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`/api${path}`, {
+      ...init,
+      headers: { Accept: "application/json", ...(init?.headers ?? {}) },
+    });
+  } catch (err) {
+    throw new UnreachableError(`the API did not answer (${String(err)})`);
+  }
+  const body: unknown = await response.json().catch(() => null);
+  if (response.ok) return body as T;
+  const detail = (body as { detail?: unknown } | null)?.detail ?? null;
+  const text = typeof detail === "string" ? detail : `HTTP ${response.status}`;
+  if (response.status === 502 || response.status === 504) throw new UnreachableError(text);
+  throw new ApiError(response.status, detail ?? body, text);
+}
+
+/** GET /ready; a 503 is an answer here (not ready, with the reason), not an error. */
+export async function getReady(): Promise<Ready> {
+  try {
+    return await request<Ready>("/ready");
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 503) {
+      const body = err.detail as { reason?: string } | string | null;
+      const reason = typeof body === "string" ? body : body?.reason;
+      return { ready: false, reason: reason ?? "the backend is starting" };
+    }
+    throw err;
+  }
+}
+
+export const getVersion = () => request<Version>("/version");
+export const getModels = () => request<ModelSummary[]>("/models");
+export const getModel = (name: string) =>
+  request<ModelDetail>(`/models/${encodeURIComponent(name)}`);
+export const getReleases = () => request<Release[]>("/releases");
+
+export function predict(name: string, record: Record<string, Scalar | null>) {
+  return request<PredictAnswer>(`/models/${encodeURIComponent(name)}/predict`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(record),
+  });
+}

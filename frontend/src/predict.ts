@@ -1,0 +1,205 @@
+// Panel 2: a form per model, built from its input schema, and the model's answer.
+// The backend is the judge of what is valid (the form has `novalidate`): its 422 messages
+// appear next to the fields they name.
+
+import {
+  ApiError,
+  type FieldError,
+  type InputSpec,
+  type ModelDetail,
+  type Prediction,
+  predict,
+  type Scalar,
+  UnreachableError,
+} from "./api";
+import { formatNumber, h } from "./dom";
+
+const EMPTY = "";
+
+export function renderModelCard(model: ModelDetail): HTMLElement {
+  const form = h("form", { class: "predict-form", novalidate: true, "data-testid": `form-${model.name}` });
+  const controls = new Map<string, HTMLInputElement | HTMLSelectElement>();
+  const errors = new Map<string, HTMLElement>();
+
+  for (const spec of model.inputs) {
+    const control = buildControl(model.name, spec);
+    const error = h("p", { class: "field-error", "data-testid": `error-${model.name}-${spec.name}`, "aria-live": "polite", hidden: true });
+    controls.set(spec.name, control);
+    errors.set(spec.name, error);
+    form.append(
+      h(
+        "div",
+        { class: "field", "data-field": spec.name },
+        h("label", { for: control.id }, spec.name, spec.nullable ? h("span", { class: "muted" }, " (optional)") : null),
+        control,
+        h("p", { class: "hint" }, describe(spec)),
+        error,
+      ),
+    );
+  }
+
+  const formError = h("p", { class: "form-error", "data-testid": `form-error-${model.name}`, hidden: true });
+  const button = h("button", { type: "submit", "data-testid": `predict-${model.name}` }, "Predict");
+  const result = h("div", { class: "result", "data-testid": `result-${model.name}`, "aria-live": "polite" });
+  form.append(h("div", { class: "actions" }, button), formError);
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const el of [...errors.values(), formError]) showMessage(el, null);
+    result.replaceChildren();
+    button.disabled = true;
+    button.textContent = "Predicting…";
+    try {
+      const answer = await predict(model.name, readRecord(model.inputs, controls));
+      result.append(renderPrediction(model, answer.prediction));
+    } catch (err) {
+      showFailure(err, errors, formError);
+    } finally {
+      button.disabled = false;
+      button.textContent = "Predict";
+    }
+  });
+
+  const primary = model.primary_metric;
+  const primaryValue = model.metrics[primary.name];
+  return h(
+    "article",
+    { class: "model-card", id: `model-${model.name}`, "data-testid": `model-${model.name}` },
+    h("h3", {}, model.name, " ", h("span", { class: "muted" }, `${model.task} → ${model.output.target}`)),
+    h(
+      "p",
+      { class: "muted small" },
+      h("code", {}, model.estimator),
+      primaryValue === undefined ? null : ` · ${primary.name} ${formatNumber(primaryValue)}`,
+    ),
+    form,
+    result,
+  );
+}
+
+function buildControl(modelName: string, spec: InputSpec): HTMLInputElement | HTMLSelectElement {
+  const id = `input-${modelName}-${spec.name}`.replace(/[^A-Za-z0-9_-]/g, "_");
+  const common = { id, name: spec.name, "data-testid": `input-${modelName}-${spec.name}` };
+  if (spec.type === "category" || spec.type === "boolean") {
+    const values: Scalar[] = spec.type === "boolean" ? [true, false] : (spec.values ?? []);
+    const select = h("select", common);
+    if (spec.nullable) select.append(h("option", { value: EMPTY }, "— none —"));
+    values.forEach((value, index) => select.append(h("option", { value: String(index) }, String(value))));
+    return select;
+  }
+  const input = h("input", {
+    ...common,
+    type: "number",
+    step: spec.type === "integer" ? "1" : "any",
+    inputmode: spec.type === "integer" ? "numeric" : "decimal",
+  });
+  if (!spec.nullable && spec.min !== null && spec.max !== null) {
+    const middle = (spec.min + spec.max) / 2;
+    input.value = String(spec.type === "integer" ? Math.round(middle) : Number(middle.toFixed(2)));
+  }
+  return input;
+}
+
+function describe(spec: InputSpec): string {
+  if (spec.type === "category") return `one of ${(spec.values ?? []).join(", ")}`;
+  if (spec.type === "boolean") return "true or false";
+  const kind = spec.type === "integer" ? "whole number" : "number";
+  if (spec.min !== null && spec.max !== null) return `${kind} from ${spec.min} to ${spec.max}`;
+  if (spec.min !== null) return `${kind}, at least ${spec.min}`;
+  if (spec.max !== null) return `${kind}, at most ${spec.max}`;
+  return kind;
+}
+
+/** The record to send. Empty optional fields are null; empty required ones are left out,
+ * so the backend names them as missing. */
+function readRecord(
+  inputs: InputSpec[],
+  controls: Map<string, HTMLInputElement | HTMLSelectElement>,
+): Record<string, Scalar | null> {
+  const record: Record<string, Scalar | null> = {};
+  for (const spec of inputs) {
+    const control = controls.get(spec.name);
+    if (!control) continue;
+    const raw = control.value.trim();
+    if (raw === EMPTY) {
+      if (spec.nullable) record[spec.name] = null;
+      continue;
+    }
+    if (spec.type === "category" || spec.type === "boolean") {
+      const values: Scalar[] = spec.type === "boolean" ? [true, false] : (spec.values ?? []);
+      record[spec.name] = values[Number(raw)] ?? null;
+    } else {
+      record[spec.name] = Number(raw);
+    }
+  }
+  return record;
+}
+
+function renderPrediction(model: ModelDetail, prediction: Prediction): HTMLElement {
+  if ("value" in prediction) {
+    const unit = prediction.unit ?? model.output.unit;
+    return h(
+      "p",
+      { class: "answer" },
+      `${model.output.target}: `,
+      h("strong", { "data-testid": `value-${model.name}` }, formatNumber(prediction.value)),
+      unit ? h("span", { class: "unit", "data-testid": `unit-${model.name}` }, ` ${unit}`) : null,
+    );
+  }
+  const probabilities = Object.entries(prediction.probabilities ?? {}).sort((a, b) => b[1] - a[1]);
+  const bars = h("div", { class: "bars", "data-testid": `probabilities-${model.name}` });
+  for (const [label, probability] of probabilities) {
+    const percent = Math.max(0, Math.min(1, probability)) * 100;
+    bars.append(
+      h(
+        "div",
+        { class: "bar-row", "data-testid": "probability", "data-class": label },
+        h("span", { class: "bar-label" }, label),
+        h("span", { class: "bar-track" }, barFill(percent)),
+        h("span", { class: "bar-value" }, `${percent.toFixed(1)} %`),
+      ),
+    );
+  }
+  return h(
+    "div",
+    {},
+    h("p", { class: "answer" }, `${model.output.target}: `, h("strong", { "data-testid": `label-${model.name}` }, String(prediction.label))),
+    probabilities.length ? bars : null,
+  );
+}
+
+/** Width set through the CSSOM: the Content-Security-Policy allows no inline style attributes. */
+function barFill(percent: number): HTMLElement {
+  const fill = h("span", { class: "bar-fill" });
+  fill.style.width = `${percent.toFixed(1)}%`;
+  return fill;
+}
+
+function showFailure(err: unknown, errors: Map<string, HTMLElement>, formError: HTMLElement): void {
+  if (err instanceof ApiError && err.status === 422 && Array.isArray(err.detail)) {
+    const unplaced: string[] = [];
+    for (const item of err.detail as FieldError[]) {
+      const field = item.loc?.[item.loc.length - 1];
+      const target = typeof field === "string" ? errors.get(field) : undefined;
+      if (target) showMessage(target, appendMessage(target, item.msg));
+      else unplaced.push(item.loc?.length ? `${item.loc.join(".")}: ${item.msg}` : item.msg);
+    }
+    showMessage(formError, unplaced.length ? unplaced.join("; ") : null);
+  } else if (err instanceof UnreachableError) {
+    showMessage(formError, `The backend did not answer: ${err.message}. Try again in a moment.`);
+  } else if (err instanceof ApiError && err.status === 503) {
+    showMessage(formError, `The backend is not ready: ${err.message}. Try again in a moment.`);
+  } else {
+    showMessage(formError, err instanceof Error ? err.message : String(err));
+  }
+}
+
+function appendMessage(el: HTMLElement, msg: string): string {
+  return el.hidden || !el.textContent ? msg : `${el.textContent}; ${msg}`;
+}
+
+function showMessage(el: HTMLElement, text: string | null): void {
+  el.textContent = text ?? "";
+  el.hidden = text === null;
+  el.closest(".field")?.classList.toggle("has-error", text !== null);
+}
