@@ -1,0 +1,96 @@
+"""Input and output schemas inferred from the training data.
+
+The backend builds its request models and the frontend its form from these, so a column's
+type comes from its pandas dtype (what the model was trained on), never from guessing at
+values: a float column stays `number` even when every value happens to be whole.
+
+    bool                          -> boolean
+    integer (int64, Int64, ...)   -> integer, with min and max
+    float                         -> number, with min and max
+    str, object, category         -> category, with its sorted distinct values
+                                     (an object column holding only True/False is boolean)
+
+`nullable` is true when the training column has any missing value. Problems raise
+`ValueError` naming the column; `hubship.bundle` adds the model's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from hubship.manifest import InputSpec, OutputSpec, Task
+
+
+def to_native(value: Any) -> Any:
+    """A numpy/pandas scalar as the plain Python value JSON can hold."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _sorted_values(values: list[Any]) -> list[Any]:
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types (e.g. 1 and "a"): order by text, stable across runs
+        return sorted(values, key=lambda v: (type(v).__name__, str(v)))
+
+
+def _bounds(column: pd.Series) -> tuple[float | None, float | None]:
+    present = column.dropna()
+    if present.empty:
+        return None, None
+    return float(present.min()), float(present.max())
+
+
+def infer_input(name: str, column: pd.Series) -> InputSpec:
+    """The InputSpec of one training column."""
+    dtype = column.dtype
+    nullable = bool(column.isna().any())
+    present = column.dropna()
+    if ptypes.is_bool_dtype(dtype):
+        return InputSpec(name=name, type="boolean", nullable=nullable)
+    if ptypes.is_integer_dtype(dtype) or ptypes.is_float_dtype(dtype):
+        kind = "integer" if ptypes.is_integer_dtype(dtype) else "number"
+        low, high = _bounds(column)
+        if low is not None and not (np.isfinite(low) and np.isfinite(high)):
+            raise ValueError(f"column {name!r} holds infinite values; replace them with NaN")
+        return InputSpec(name=name, type=kind, nullable=nullable, min=low, max=high)
+    if isinstance(dtype, pd.CategoricalDtype) or ptypes.is_string_dtype(dtype) \
+            or ptypes.is_object_dtype(dtype):
+        values = [to_native(v) for v in present.unique()]
+        if not values:
+            raise ValueError(f"column {name!r} has no values at all in the training data")
+        if all(isinstance(v, bool) for v in values):
+            return InputSpec(name=name, type="boolean", nullable=nullable)
+        if not all(isinstance(v, str | int | float | bool) for v in values):
+            kinds = sorted({type(v).__name__ for v in values})
+            raise ValueError(
+                f"column {name!r} holds values of type {', '.join(kinds)}; "
+                "only text, numbers and booleans can be model inputs"
+            )
+        return InputSpec(name=name, type="category", nullable=nullable,
+                         values=_sorted_values(values))
+    raise ValueError(
+        f"column {name!r} has dtype {dtype}, which hubship cannot describe as an input; "
+        "convert it to numbers, text or booleans before training"
+    )
+
+
+def infer_inputs(frame: pd.DataFrame) -> list[InputSpec]:
+    """One InputSpec per column of the training frame, in column order."""
+    bad = [c for c in frame.columns if not isinstance(c, str) or not c]
+    if bad:
+        raise ValueError(f"column names must be non-empty text, got {bad!r}")
+    return [infer_input(name, frame[name]) for name in frame.columns]
+
+
+def infer_output(task: Task, model: Any, target: str, *, unit: str | None = None) -> OutputSpec:
+    """The output: the model's classes for classification, the target's name (and unit) always."""
+    if task == "regression":
+        return OutputSpec(target=target, unit=unit)
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        raise ValueError("a classification model must have classes_ once fitted")
+    return OutputSpec(target=target, classes=[to_native(c) for c in classes], unit=unit)
