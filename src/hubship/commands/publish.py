@@ -1,0 +1,98 @@
+"""`hubship publish`, `hubship releases`, `hubship rollback`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from hubship.config import Settings
+    from hubship.publish import PublishResult
+
+
+def run_publish(
+    settings: Settings, *, force: bool = False, dry_run: bool = False,
+    assets_dir: Path | None = None, console: Any = None,
+) -> PublishResult:
+    """What `hubship publish` and `scripts/upload_models.py` both run."""
+    from hubship.publish import publish
+    from hubship.registry import Registry
+
+    registry = Registry.from_settings(settings, console=console)
+    result = publish(registry, assets_dir or settings.assets_dir, force=force, dry_run=dry_run,
+                     console=console)
+    if not dry_run:
+        write_github_output(result)
+    return result
+
+
+def write_github_output(result: PublishResult) -> None:
+    """Append sha=, tag=, changed=, release= to $GITHUB_OUTPUT when it is set (GitHub Actions)."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(f"sha={result.sha}\ntag={result.tag or ''}\n"
+                  f"changed={str(result.changed).lower()}\nrelease={result.release}\n")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("publish")
+    def publish_command(
+        force: bool = typer.Option(False, "--force", help="publish even if the gate refuses"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="gate and report, commit nothing"),
+        assets_dir: Annotated[Path | None, typer.Option(
+            "--assets-dir", help="the release directory (default: HUBSHIP_ASSETS_DIR)")] = None,
+    ) -> None:
+        """Gate the trained release against production and publish it as one tagged commit."""
+        from rich.console import Console
+
+        from hubship.config import Settings
+
+        run_publish(Settings(), force=force, dry_run=dry_run, assets_dir=assets_dir,
+                    console=Console())
+
+    @app.command("releases")
+    def releases_command() -> None:
+        """List the releases: tag, sha, date, primary metrics, source commit."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from hubship.config import Settings
+        from hubship.registry import Registry
+
+        console = Console()
+        registry = Registry.from_settings(Settings(), console=console)
+        table = Table(title=f"releases of {registry.repo_id}")
+        for column in ("tag", "sha", "date", "primary metrics", "source commit", "note"):
+            table.add_column(column)
+        for info in registry.releases():
+            manifest = info.manifest
+            metrics = ", ".join(
+                f"{name} {e.primary_metric.name}={e.metrics[e.primary_metric.name]:.4f}"
+                for name, e in manifest.models.items()) if manifest else "-"
+            source = (manifest.source.git_commit or "-")[:7] if manifest else "-"
+            note = ("FORCED" if manifest and manifest.forced else "") + (
+                f"restores {manifest.restores}" if manifest and manifest.restores else "")
+            date = info.date.strftime("%Y-%m-%d %H:%M:%SZ") if info.date else "-"
+            table.add_row(info.tag, info.sha[:12], date, metrics, source, note)
+        console.print(table)
+
+    @app.command("rollback")
+    def rollback_command(
+        target: str = typer.Argument(..., help="the release to restore: a tag (v3) or a sha"),
+    ) -> None:
+        """Restore an older release as a new commit on main, tagged as the next release."""
+        from rich.console import Console
+
+        from hubship.config import Settings
+        from hubship.publish import rollback
+        from hubship.registry import Registry
+
+        console = Console()
+        result = rollback(Registry.from_settings(Settings(), console=console), target,
+                          console=console)
+        write_github_output(result)
