@@ -1,0 +1,95 @@
+"""The hub's FastAPI app: storage, routes, error rendering, request log and body limit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hubship.hub import pages, routes_commit, routes_files, routes_repos
+from hubship.hub.errors import HubHTTPError, handle_hub_error
+from hubship.hub.rawpath import RawPathMiddleware
+from hubship.hub.storage import Store
+
+DEFAULT_MAX_BODY_BYTES = 2 * 1024**3
+log = logging.getLogger("hubship.hub")
+
+
+class RequestLogMiddleware:
+    """One line per request: method, path, status, duration. Headers (tokens) never logged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            raw = scope.get("raw_path") or scope["path"].encode()
+            log.info("%s %s %d %.1fms", scope["method"], raw.decode("latin-1"), status,
+                     (time.perf_counter() - started) * 1000)
+
+
+class BodyLimitMiddleware:
+    """Refuse a declared Content-Length over the limit before reading a byte of it."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length and length.isdigit() and int(length) > self.max_body_bytes:
+                response = JSONResponse(
+                    {"error": f"request body of {int(length)} bytes is over the hub's limit of "
+                              f"{self.max_body_bytes} bytes; split it into several commits or "
+                              "start the hub with a larger --max-body-bytes"},
+                    status_code=400, headers={"Connection": "close"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')}"
+        for err in exc.errors()
+    )
+    return JSONResponse({"error": f"malformed request: {problems}"}, status_code=400)
+
+
+def create_app(data_dir: Path, *, token: str | None = None,
+               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
+    """The hub serving the repos stored under `data_dir`; with `token`, writes (and reads of
+    private repos) need `Authorization: Bearer <token>`."""
+    app = FastAPI(title="hubship hub", summary="A Hugging Face Hub-compatible model registry",
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.store = Store(data_dir)
+    app.state.token = token
+    app.state.max_body_bytes = max_body_bytes
+    app.add_exception_handler(HubHTTPError, handle_hub_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    for module in (routes_repos, routes_commit, routes_files, pages):
+        app.include_router(module.router)
+    app.add_middleware(RawPathMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(RequestLogMiddleware)
+    return app

@@ -1,0 +1,82 @@
+"""Writes: preupload (which files to send, and how) and the NDJSON commit."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from hubship.hub.commit_body import parse_commit
+from hubship.hub.deps import JsonBody, ReadableRepo, StoreDep, WriteAccess
+from hubship.hub.errors import BadRequest
+from hubship.hub.routes_repos import REPO
+from hubship.hub.validation import check_repo_path
+
+router = APIRouter()
+SPOOL_IN_MEMORY = 16 * 1024 * 1024
+
+
+@router.post(REPO + "/preupload/{revision:seg}", dependencies=[WriteAccess])
+def preupload(repo: ReadableRepo, store: StoreDep, revision: str,
+              body: JsonBody = None) -> dict[str, Any]:
+    """Upload mode per file: always "regular" (content inline in the commit, never LFS/Xet),
+    with the remote file's git oid so the client can leave out unchanged files."""
+    files = body.get("files") if isinstance(body, dict) else None
+    if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+        raise BadRequest('the body must be {"files": [{"path", "sample", "size"}, ...]}')
+    sha = store.resolve(repo, revision)
+    answer = []
+    for item in files:
+        path = check_repo_path(item.get("path"))
+        remote = store.file(repo, sha, path)
+        answer.append({
+            "path": path,
+            "uploadMode": "regular",
+            "shouldIgnore": False,
+            "oid": remote.oid if remote else None,
+        })
+    return {"files": answer, "commitOid": sha}
+
+
+@router.post(REPO + "/commit/{revision:seg}", dependencies=[WriteAccess])
+async def commit(repo: ReadableRepo, store: StoreDep, revision: str,
+                 request: Request) -> dict[str, Any]:
+    """Create one commit from an NDJSON body: a header line, then one line per operation
+    (`file`, `deletedFile`, `deletedFolder`). All or nothing; 412 on a stale `parentCommit`."""
+    if request.query_params.get("create_pr") in ("1", "true", "True"):
+        raise BadRequest("this hub has no pull requests: commit to a branch instead")
+    limit: int = request.app.state.max_body_bytes
+    body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise BadRequest(
+                    f"the commit body is over the hub's limit of {limit} bytes; split it into "
+                    "several commits or start the hub with a larger --max-body-bytes"
+                )
+            body.write(chunk)
+        body.seek(0)
+        new_commit = await run_in_threadpool(_commit_from_body, store, repo, revision, body)
+    finally:
+        body.close()
+    base = str(request.base_url).rstrip("/")
+    return {
+        "success": True,
+        "commitOid": new_commit.oid,
+        "commitUrl": f"{base}/{repo.repo_id}/commit/{new_commit.oid}",
+        "pullRequestUrl": None,
+    }
+
+
+def _commit_from_body(store, repo, revision, body):
+    with store.blobs.staging() as staging:
+        header, operations = parse_commit(body, staging)
+        staging.publish()
+        return store.commit(
+            repo, revision, operations, title=header.summary, message=header.description,
+            parent=header.parent_commit,
+        )

@@ -1,0 +1,137 @@
+"""Reads: commit history, file trees, paths-info and file downloads (resolve)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+
+from hubship.hub.deps import ReadableRepo, StoreDep
+from hubship.hub.errors import BadRequest, EntryNotFound
+from hubship.hub.routes_repos import REPO
+from hubship.hub.serialize import commit_entry, file_entry, folder_entry
+from hubship.hub.storage import FileEntry, tree_oid
+
+router = APIRouter()
+COMMITS_PAGE = 50
+TREE_PAGE = 1000
+
+
+def _page_params(request: Request, default_limit: int) -> tuple[int, int]:
+    try:
+        skip = int(request.query_params.get("cursor", "0"))
+        limit = int(request.query_params.get("limit", str(default_limit)))
+    except ValueError:
+        raise BadRequest("'cursor' and 'limit' must be integers") from None
+    if skip < 0 or not 0 < limit <= default_limit:
+        raise BadRequest(f"'cursor' must be >= 0 and 'limit' between 1 and {default_limit}")
+    return skip, limit
+
+
+def _paged(request: Request, items: list[Any], skip: int, limit: int, has_more: bool) -> Response:
+    """A JSON page, with `Link: <next>; rel="next"` (absolute URL) when more remain."""
+    headers = {}
+    if has_more:
+        next_url = request.url.include_query_params(cursor=skip + limit, limit=limit)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return JSONResponse(items, headers=headers)
+
+
+@router.get(REPO + "/commits/{revision:seg}")
+def list_commits(repo: ReadableRepo, store: StoreDep, revision: str,
+                 request: Request) -> Response:
+    """History from `revision` back to the initial commit, newest first, paged."""
+    skip, limit = _page_params(request, COMMITS_PAGE)
+    sha = store.resolve(repo, revision)
+    commits = store.history(repo, sha, skip=skip, limit=limit + 1)
+    page = [commit_entry(c) for c in commits[:limit]]
+    return _paged(request, page, skip, limit, has_more=len(commits) > limit)
+
+
+def _tree_entries(files: list[FileEntry], folder: str, *, recursive: bool) -> list[dict]:
+    """Files and folders under `folder` ("" = root): direct children, or all with recursive."""
+    prefix = f"{folder}/" if folder else ""
+    inside = [f for f in files if f.path.startswith(prefix)]
+    folders: dict[str, list[FileEntry]] = {}
+    entries: list[tuple[str, dict]] = []
+    for entry in inside:
+        parts = entry.path[len(prefix):].split("/")
+        for depth in range(1, len(parts) if recursive else min(2, len(parts))):
+            folders.setdefault(prefix + "/".join(parts[:depth]), [])
+        if recursive or len(parts) == 1:
+            entries.append((entry.path, file_entry(entry)))
+    for path in folders:
+        contained = [f for f in inside if f.path.startswith(path + "/")]
+        entries.append((path, folder_entry(path, tree_oid(contained))))
+    return [item for _, item in sorted(entries, key=lambda pair: pair[0])]
+
+
+def _tree(repo, store, revision: str, path: str, request: Request) -> Response:
+    skip, limit = _page_params(request, TREE_PAGE)
+    recursive = request.query_params.get("recursive", "false").lower() in ("1", "true")
+    sha = store.resolve(repo, revision)
+    files = store.files(repo, sha)
+    folder = path.strip("/")
+    if folder and not any(f.path.startswith(folder + "/") for f in files):
+        raise EntryNotFound(f"no folder {folder!r} at revision {revision!r}", commit=sha)
+    entries = _tree_entries(files, folder, recursive=recursive)
+    page = entries[skip:skip + limit]
+    return _paged(request, page, skip, limit, has_more=len(entries) > skip + limit)
+
+
+@router.get(REPO + "/tree/{revision:seg}")
+def list_tree(repo: ReadableRepo, store: StoreDep, revision: str, request: Request) -> Response:
+    """Files (`path`, `size`, `oid`) and folders at the repo root, paged."""
+    return _tree(repo, store, revision, "", request)
+
+
+@router.get(REPO + "/tree/{revision:seg}/{path:rpath}")
+def list_tree_under(repo: ReadableRepo, store: StoreDep, revision: str, path: str,
+                    request: Request) -> Response:
+    """Files and folders under a folder, paged."""
+    return _tree(repo, store, revision, path, request)
+
+
+@router.post(REPO + "/paths-info/{revision:seg}")
+async def paths_info(repo: ReadableRepo, store: StoreDep, revision: str,
+                     request: Request) -> list[dict]:
+    """Info on the given paths (form or JSON `paths`); paths that do not exist are left out."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            paths = (await request.json()).get("paths", [])
+        except (ValueError, AttributeError):
+            raise BadRequest('the body must be JSON {"paths": [...]}') from None
+    else:
+        paths = parse_qs((await request.body()).decode("utf-8", "replace")).get("paths", [])
+    if isinstance(paths, str):
+        paths = [paths]
+    sha = store.resolve(repo, revision)
+    files = store.files(repo, sha)
+    by_path = {f.path: f for f in files}
+    answer = []
+    for path in paths:
+        path = str(path).strip("/")
+        if path in by_path:
+            answer.append(file_entry(by_path[path]))
+        else:
+            contained = [f for f in files if f.path.startswith(path + "/")]
+            if contained:
+                answer.append(folder_entry(path, tree_oid(contained)))
+    return answer
+
+
+@router.api_route("/{namespace:seg}/{name:seg}/resolve/{revision:seg}/{path:rpath}",
+                  methods=["GET", "HEAD"])
+def resolve_file(repo: ReadableRepo, store: StoreDep, revision: str, path: str) -> Response:
+    """A file's bytes at a revision, with the headers the client's cache needs (quoted ETag =
+    git blob oid, X-Repo-Commit, exact Content-Length) and Range support."""
+    sha = store.resolve(repo, revision)
+    entry = store.file(repo, sha, path)
+    if entry is None:
+        raise EntryNotFound(f"{path!r} does not exist at revision {revision!r}", commit=sha)
+    headers = {"ETag": f'"{entry.oid}"', "X-Repo-Commit": sha, "Cache-Control": "no-cache"}
+    return FileResponse(
+        store.blobs.path(entry.oid), headers=headers, media_type="application/octet-stream"
+    )

@@ -1,0 +1,145 @@
+"""Repos and refs: create, delete, info, settings, branches, tags, refs, validate-yaml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from hubship.hub.deps import JsonBody, ReadableRepo, StoreDep, WriteAccess, readable_repo
+from hubship.hub.errors import BadRequest, Forbidden
+from hubship.hub.serialize import ref_entry, repo_info
+from hubship.hub.storage import DEFAULT_BRANCH, Repo, Store
+from hubship.hub.validation import check_namespace, check_ref_name, check_repo_part
+
+router = APIRouter()
+REPO = "/api/models/{namespace:seg}/{name:seg}"
+
+
+def _check_model_type(body: dict[str, Any]) -> None:
+    repo_type = body.get("type") or "model"
+    if repo_type != "model":
+        raise BadRequest(f"this hub stores model repos only, not {repo_type!r} repos")
+
+
+def _json_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+@router.get("/api/health")
+def health() -> dict[str, str]:
+    """Liveness: answers once the hub is ready."""
+    return {"status": "ok"}
+
+
+@router.post("/api/repos/create", dependencies=[WriteAccess])
+def create_repo(request: Request, store: StoreDep, body: JsonBody = None) -> dict[str, str]:
+    """Create a model repo (409 if it exists)."""
+    body = _json_object(body)
+    _check_model_type(body)
+    namespace = check_namespace(body.get("organization"))
+    name = check_repo_part(body.get("name"), "repo name")
+    private = body.get("private")
+    if body.get("visibility") is not None:
+        private = body["visibility"] == "private"
+    repo = store.create_repo(namespace, name, private=bool(private))
+    base = str(request.base_url).rstrip("/")
+    return {"url": f"{base}/{repo.repo_id}", "name": repo.repo_id, "id": f"{repo.id:024x}"}
+
+
+@router.delete("/api/repos/delete", dependencies=[WriteAccess])
+def delete_repo(request: Request, store: StoreDep, body: JsonBody = None) -> dict[str, str]:
+    """Delete a model repo and its history (the blobs stay, unreferenced)."""
+    body = _json_object(body)
+    _check_model_type(body)
+    repo = readable_repo(body.get("organization") or "", body.get("name") or "", request)
+    store.delete_repo(repo)
+    return {}
+
+
+def _info(store: Store, repo: Repo, revision: str) -> dict[str, Any]:
+    sha = store.resolve(repo, revision)
+    commit = store.get_commit(repo, sha)
+    return repo_info(repo, sha, store.files(repo, sha), commit.created_at)
+
+
+@router.get(REPO)
+def model_info(repo: ReadableRepo, store: StoreDep) -> dict[str, Any]:
+    """Repo info at the head of main: sha, files (siblings), privacy."""
+    return _info(store, repo, DEFAULT_BRANCH)
+
+
+@router.get(REPO + "/revision/{revision:seg}")
+def model_info_at(repo: ReadableRepo, store: StoreDep, revision: str) -> dict[str, Any]:
+    """Repo info at a branch, tag or commit sha."""
+    return _info(store, repo, revision)
+
+
+@router.put(REPO + "/settings", dependencies=[WriteAccess])
+def update_settings(repo: ReadableRepo, store: StoreDep, body: JsonBody = None) -> dict:
+    """Change a repo's visibility (`private` or `visibility`)."""
+    body = _json_object(body)
+    private = body.get("private")
+    if body.get("visibility") is not None:
+        private = body["visibility"] == "private"
+    if private is not None:
+        store.set_private(repo, bool(private))
+    return {}
+
+
+@router.post("/api/validate-yaml")
+def validate_yaml(body: JsonBody = None) -> dict[str, Any]:
+    """Model-card metadata check the client runs before committing a README.md."""
+    return {"errors": [], "warnings": []}
+
+
+@router.get(REPO + "/refs")
+def list_refs(repo: ReadableRepo, store: StoreDep) -> dict[str, Any]:
+    """Branches and tags with the commit each points at."""
+    refs = store.refs(repo)
+    return {
+        "branches": [ref_entry(r) for r in refs if r.kind == "branch"],
+        "tags": [ref_entry(r) for r in refs if r.kind == "tag"],
+        "converts": [],
+        "pullRequests": [],
+    }
+
+
+@router.post(REPO + "/branch/{branch:seg}", dependencies=[WriteAccess])
+def create_branch(repo: ReadableRepo, store: StoreDep, branch: str,
+                  body: JsonBody = None) -> dict:
+    """Create a branch at `startingPoint` (default: the head of main); 409 if it exists."""
+    body = _json_object(body or {})
+    check_ref_name(branch, "branch")
+    target = store.resolve(repo, body.get("startingPoint") or DEFAULT_BRANCH)
+    store.create_ref(repo, "branch", branch, target)
+    return {}
+
+
+@router.delete(REPO + "/branch/{branch:seg}", dependencies=[WriteAccess])
+def delete_branch(repo: ReadableRepo, store: StoreDep, branch: str) -> dict:
+    """Delete a branch (not main)."""
+    if branch == DEFAULT_BRANCH:
+        raise Forbidden("the main branch cannot be deleted")
+    store.delete_ref(repo, "branch", branch)
+    return {}
+
+
+@router.post(REPO + "/tag/{revision:seg}", dependencies=[WriteAccess])
+def create_tag(repo: ReadableRepo, store: StoreDep, revision: str,
+               body: JsonBody = None) -> dict:
+    """Tag the commit `revision` resolves to; 409 if the tag exists."""
+    body = _json_object(body)
+    tag = check_ref_name(body.get("tag"), "tag")
+    target = store.resolve(repo, revision)
+    store.create_ref(repo, "tag", tag, target, message=body.get("message"))
+    return {}
+
+
+@router.delete(REPO + "/tag/{tag:seg}", dependencies=[WriteAccess])
+def delete_tag(repo: ReadableRepo, store: StoreDep, tag: str) -> dict:
+    """Delete a tag (the commit stays)."""
+    store.delete_ref(repo, "tag", tag)
+    return {}

@@ -1,0 +1,383 @@
+"""Repos, commits, files and refs in SQLite (WAL mode); file contents in a BlobStore.
+
+Every commit is a full snapshot of the repo's files (path -> blob oid, size) plus its parent,
+written in ONE transaction together with the branch move. The branch only moves if it still
+points at the commit the writer started from (compare-and-swap under `BEGIN IMMEDIATE`), so
+two writers on the same parent leave exactly one new commit; the other gets 412.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hubship.hub.blobs import BlobStore
+from hubship.hub.errors import (
+    BadRequest,
+    Conflict,
+    EntryNotFound,
+    PreconditionFailed,
+    RepoNotFound,
+    RevisionNotFound,
+)
+from hubship.hub.validation import is_full_sha
+
+AUTHOR = "hubship"
+DEFAULT_BRANCH = "main"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS repos (
+    id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    private INTEGER NOT NULL, created_at TEXT NOT NULL, UNIQUE (namespace, name));
+CREATE TABLE IF NOT EXISTS commits (
+    repo_id INTEGER NOT NULL REFERENCES repos (id) ON DELETE CASCADE,
+    oid TEXT NOT NULL, parent TEXT, title TEXT NOT NULL, message TEXT NOT NULL,
+    author TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (repo_id, oid));
+CREATE TABLE IF NOT EXISTS files (
+    repo_id INTEGER NOT NULL, commit_oid TEXT NOT NULL, path TEXT NOT NULL,
+    blob_oid TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (repo_id, commit_oid, path),
+    FOREIGN KEY (repo_id, commit_oid) REFERENCES commits (repo_id, oid) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS refs (
+    repo_id INTEGER NOT NULL REFERENCES repos (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('branch', 'tag')), name TEXT NOT NULL,
+    target TEXT NOT NULL, message TEXT, PRIMARY KEY (repo_id, kind, name));
+"""
+
+
+def utc_now() -> str:
+    """Now, as the Hub writes dates: ISO 8601 with milliseconds and a trailing Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass(frozen=True)
+class Repo:
+    id: int
+    namespace: str
+    name: str
+    private: bool
+    created_at: str
+
+    @property
+    def repo_id(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Commit:
+    oid: str
+    parent: str | None
+    title: str
+    message: str
+    author: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    oid: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Ref:
+    kind: str  # "branch" or "tag"
+    name: str
+    target: str
+
+
+@dataclass(frozen=True)
+class AddFile:
+    path: str
+    oid: str
+    size: int
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    path: str
+
+
+@dataclass(frozen=True)
+class DeleteFolder:
+    path: str
+
+
+Operation = AddFile | DeleteFile | DeleteFolder
+
+
+def tree_oid(entries: Sequence[FileEntry]) -> str:
+    """A stable id for a set of files (a folder's `oid` in tree listings)."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    for entry in sorted(entries, key=lambda e: e.path):
+        digest.update(f"{entry.path}\0{entry.oid}\n".encode())
+    return digest.hexdigest()
+
+
+def _commit_oid(files: dict[str, FileEntry], parent: str | None, title: str, message: str,
+                created_at: str) -> str:
+    header = f"tree {tree_oid(list(files.values()))}\nparent {parent or ''}\ndate {created_at}\n"
+    return hashlib.sha1(
+        f"{header}\n{title}\n\n{message}".encode(), usedforsecurity=False
+    ).hexdigest()
+
+
+class Store:
+    """The hub's state under `data_dir`: `hub.sqlite3` and `blobs/`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.db_path = data_dir / "hub.sqlite3"
+        self.blobs = BlobStore(data_dir / "blobs")
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA synchronous=FULL")
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; `BEGIN IMMEDIATE` serialises writers across threads."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # -- repos --------------------------------------------------------------------------
+
+    def create_repo(self, namespace: str, name: str, *, private: bool) -> Repo:
+        """Create the repo with an empty initial commit on `main`; Conflict if it exists."""
+        now = utc_now()
+        with self._write() as db:
+            try:
+                cur = db.execute(
+                    "INSERT INTO repos (namespace, name, private, created_at) VALUES (?, ?, ?, ?)",
+                    (namespace, name, int(private), now),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(
+                    f"You already created this model repo: {namespace}/{name} "
+                    "(pass exist_ok=True to reuse it)"
+                ) from None
+            repo = Repo(cur.lastrowid or 0, namespace, name, private, now)
+            oid = self._insert_commit(db, repo, {}, None, "initial commit", "", now)
+            db.execute(
+                "INSERT INTO refs (repo_id, kind, name, target) VALUES (?, 'branch', ?, ?)",
+                (repo.id, DEFAULT_BRANCH, oid),
+            )
+        return repo
+
+    def delete_repo(self, repo: Repo) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM repos WHERE id = ?", (repo.id,))
+
+    def set_private(self, repo: Repo, private: bool) -> None:
+        with self._write() as db:
+            db.execute("UPDATE repos SET private = ? WHERE id = ?", (int(private), repo.id))
+
+    def get_repo(self, namespace: str, name: str) -> Repo:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, namespace, name, private, created_at FROM repos "
+                "WHERE namespace = ? AND name = ?", (namespace, name),
+            ).fetchone()
+        if row is None:
+            raise RepoNotFound(f"{namespace}/{name}")
+        return Repo(row[0], row[1], row[2], bool(row[3]), row[4])
+
+    def list_repos(self) -> list[Repo]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, namespace, name, private, created_at FROM repos "
+                "ORDER BY namespace, name"
+            ).fetchall()
+        return [Repo(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+    # -- revisions and history ----------------------------------------------------------
+
+    def resolve(self, repo: Repo, revision: str) -> str:
+        """Branch, tag (also as `refs/heads/x`, `refs/tags/x`) or full sha -> commit sha."""
+        kinds = ("branch", "tag")
+        name = revision
+        if revision.startswith("refs/heads/"):
+            kinds, name = ("branch",), revision.removeprefix("refs/heads/")
+        elif revision.startswith("refs/tags/"):
+            kinds, name = ("tag",), revision.removeprefix("refs/tags/")
+        with self._connect() as db:
+            for kind in kinds:
+                row = db.execute(
+                    "SELECT target FROM refs WHERE repo_id = ? AND kind = ? AND name = ?",
+                    (repo.id, kind, name),
+                ).fetchone()
+                if row:
+                    return row[0]
+            if is_full_sha(revision) and db.execute(
+                "SELECT 1 FROM commits WHERE repo_id = ? AND oid = ?", (repo.id, revision)
+            ).fetchone():
+                return revision
+        raise RevisionNotFound(repo.repo_id, revision)
+
+    def get_commit(self, repo: Repo, oid: str) -> Commit:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT oid, parent, title, message, author, created_at FROM commits "
+                "WHERE repo_id = ? AND oid = ?", (repo.id, oid),
+            ).fetchone()
+        if row is None:
+            raise RevisionNotFound(repo.repo_id, oid)
+        return Commit(*row)
+
+    def history(self, repo: Repo, oid: str, *, skip: int = 0, limit: int = 50) -> list[Commit]:
+        """Commits from `oid` back to the first one, newest first; `limit` after `skip`."""
+        commits: list[Commit] = []
+        current: str | None = oid
+        index = 0
+        while current is not None and len(commits) < limit:
+            commit = self.get_commit(repo, current)
+            if index >= skip:
+                commits.append(commit)
+            index += 1
+            current = commit.parent
+        return commits
+
+    def files(self, repo: Repo, commit_oid: str) -> list[FileEntry]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT path, blob_oid, size FROM files WHERE repo_id = ? AND commit_oid = ? "
+                "ORDER BY path", (repo.id, commit_oid),
+            ).fetchall()
+        return [FileEntry(*row) for row in rows]
+
+    def file(self, repo: Repo, commit_oid: str, path: str) -> FileEntry | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT path, blob_oid, size FROM files "
+                "WHERE repo_id = ? AND commit_oid = ? AND path = ?", (repo.id, commit_oid, path),
+            ).fetchone()
+        return FileEntry(*row) if row else None
+
+    # -- refs ---------------------------------------------------------------------------
+
+    def refs(self, repo: Repo) -> list[Ref]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT kind, name, target FROM refs WHERE repo_id = ? ORDER BY kind, name",
+                (repo.id,),
+            ).fetchall()
+        return [Ref(*row) for row in rows]
+
+    def create_ref(self, repo: Repo, kind: str, name: str, target: str,
+                   *, message: str | None = None) -> None:
+        with self._write() as db:
+            try:
+                db.execute(
+                    "INSERT INTO refs (repo_id, kind, name, target, message) "
+                    "VALUES (?, ?, ?, ?, ?)", (repo.id, kind, name, target, message),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"{kind} {name!r} already exists in {repo.repo_id}") from None
+
+    def delete_ref(self, repo: Repo, kind: str, name: str) -> None:
+        with self._write() as db:
+            deleted = db.execute(
+                "DELETE FROM refs WHERE repo_id = ? AND kind = ? AND name = ?",
+                (repo.id, kind, name),
+            ).rowcount
+        if not deleted:
+            raise RevisionNotFound(repo.repo_id, name)
+
+    # -- commits ------------------------------------------------------------------------
+
+    def commit(self, repo: Repo, branch: str, operations: Sequence[Operation], *, title: str,
+               message: str = "", parent: str | None = None) -> Commit:
+        """Apply `operations` on top of `branch` as one new commit, all or nothing.
+
+        Every AddFile blob must already be in the blob store. With `parent`, the commit is
+        refused (412) unless the branch still points at it.
+        """
+        now = utc_now()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT target FROM refs WHERE repo_id = ? AND kind = 'branch' AND name = ?",
+                (repo.id, branch),
+            ).fetchone()
+            if row is None:
+                raise RevisionNotFound(repo.repo_id, branch)
+            head = row[0]
+            if parent is not None and parent != head:
+                raise PreconditionFailed(
+                    f"A commit has happened since. Please refresh and try again: branch "
+                    f"{branch!r} is at {head}, not at the parent commit {parent} you gave."
+                )
+            files = {
+                r[0]: FileEntry(*r) for r in db.execute(
+                    "SELECT path, blob_oid, size FROM files WHERE repo_id = ? AND commit_oid = ?",
+                    (repo.id, head),
+                )
+            }
+            for op in operations:
+                _apply(files, op, head)
+            oid = self._insert_commit(db, repo, files, head, title, message, now)
+            db.execute(
+                "UPDATE refs SET target = ? "
+                "WHERE repo_id = ? AND kind = 'branch' AND name = ? AND target = ?",
+                (oid, repo.id, branch, head),
+            )
+        return Commit(oid, head, title, message, AUTHOR, now)
+
+    def _insert_commit(self, db: sqlite3.Connection, repo: Repo, files: dict[str, FileEntry],
+                       parent: str | None, title: str, message: str, now: str) -> str:
+        oid = _commit_oid(files, parent, title, message, now)
+        db.execute(
+            "INSERT INTO commits (repo_id, oid, parent, title, message, author, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (repo.id, oid, parent, title, message, AUTHOR, now),
+        )
+        db.executemany(
+            "INSERT INTO files (repo_id, commit_oid, path, blob_oid, size) VALUES (?, ?, ?, ?, ?)",
+            [(repo.id, oid, f.path, f.oid, f.size) for f in files.values()],
+        )
+        return oid
+
+
+def _apply(files: dict[str, FileEntry], op: Operation, head: str) -> None:
+    """Apply one operation to a commit's file map; a clash or a missing entry is an error."""
+    if isinstance(op, AddFile):
+        if any(p.startswith(op.path + "/") for p in files):
+            raise BadRequest(f"cannot add file {op.path!r}: a folder of that name exists")
+        parts = op.path.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in files:
+                raise BadRequest(
+                    f"cannot add {op.path!r}: {'/'.join(parts[:i])!r} is a file, not a folder"
+                )
+        files[op.path] = FileEntry(op.path, op.oid, op.size)
+    elif isinstance(op, DeleteFile):
+        if files.pop(op.path, None) is None:
+            raise EntryNotFound(
+                f"A file with this name doesn't exist: {op.path!r} (to delete a folder, "
+                "end its path with '/')", commit=head,
+            )
+    else:
+        inside = [p for p in files if p.startswith(op.path + "/")]
+        if not inside:
+            raise EntryNotFound(f"No folder named {op.path!r} in the repo", commit=head)
+        for path in inside:
+            del files[path]
