@@ -1,0 +1,73 @@
+"""`hubship deploy` and `hubship verify` as a user (or the workflow) runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from standin import Reply, StandIn, assert_no_secret
+from test_deploy_railway import COMMIT, ENVIRONMENT, SERVICE, TOKEN, railway_like
+
+HUB_SHA = "fedcba9876543210fedcba9876543210fedcba98"
+
+
+def hubship(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hubship", *args], env={**os.environ, **env, "COLUMNS": "200"},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def railway_env(standin: StandIn, token: str = TOKEN) -> dict[str, str]:
+    return {"DEPLOY_TARGET": "railway", "RAILWAY_API_URL": f"{standin.url}/graphql/v2",
+            "RAILWAY_TOKEN": token, "RAILWAY_SERVICE_ID": SERVICE,
+            "RAILWAY_ENVIRONMENT_ID": ENVIRONMENT}
+
+
+def test_deploy_reads_the_sha_and_commit_from_the_environment(standin):
+    standin.responder = railway_like
+    done = hubship("deploy", env={**railway_env(standin), "HUBSHIP_RELEASE_SHA": HUB_SHA,
+                                  "HUBSHIP_DEPLOY_COMMIT": COMMIT})
+
+    assert done.returncode == 0, done.stderr
+    assert "deploy-42" in done.stdout
+    assert standin.requests[0].json()["variables"]["commitSha"] == COMMIT
+
+
+def test_deploy_failure_exits_non_zero_without_the_token(standin):
+    standin.responder = railway_like
+    done = hubship("deploy", "--sha", HUB_SHA, env=railway_env(standin, token="rw-bad-token-1"))
+
+    assert done.returncode == 1
+    assert "Not Authorized" in done.stderr and "RAILWAY_TOKEN" in done.stderr
+    assert_no_secret(done.stdout + done.stderr, "rw-bad-token-1")
+
+
+def test_deploy_without_a_sha_says_how_to_give_one():
+    done = hubship("deploy", "--target", "none", env={})
+    assert done.returncode == 2
+    assert "--sha" in done.stderr and "HUBSHIP_RELEASE_SHA" in done.stderr
+
+
+def test_verify_prints_what_production_serves(standin):
+    standin.responder = lambda request: Reply(200, {"sha": HUB_SHA, "tag": "v3", "release": 3,
+                                                    "source": "hub"})
+    done = hubship("verify", "--sha", HUB_SHA, "--timeout", "10",
+                   env={"BACKEND_URL": standin.url})
+    assert done.returncode == 0, done.stderr
+    assert HUB_SHA in done.stdout and "v3" in done.stdout
+
+
+def test_verify_failure_exits_non_zero_with_the_served_release(standin):
+    standin.responder = lambda request: Reply(200, {"sha": "9" * 40, "tag": "v2", "release": 2,
+                                                    "source": "hub"})
+    done = hubship("verify", "--sha", HUB_SHA, "--backend-url", standin.url, "--timeout", "0.3",
+                   "--interval", "0.1", env={})
+    assert done.returncode == 1
+    assert "still serves 999999999999 (v2" in done.stderr
+
+
+def test_verify_without_a_backend_url_names_the_variable():
+    done = hubship("verify", "--sha", HUB_SHA, env={})
+    assert done.returncode == 2 and "BACKEND_URL" in done.stderr

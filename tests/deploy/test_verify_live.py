@@ -1,0 +1,114 @@
+"""verify_live against a stand-in backend whose /version changes as a deploy would."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from standin import Reply, Request
+
+from hubship.deploy import verify_live
+from hubship.errors import VerifyError
+from hubship.services import free_port
+
+OLD, NEW = "1" * 40, "2" * 40
+
+
+def version(sha: str, *, tag: str, source: str = "hub") -> dict:
+    return {"sha": sha, "tag": tag, "release": int(tag[1:]), "source": source,
+            "loaded_at": "2026-11-20T10:00:00Z", "revision": "main", "repo_id": "team/models",
+            "commit_url": None, "created_at": "2026-11-20T09:59:00Z", "source_commit": None}
+
+
+def serving(*answers: Reply):
+    """Answer /version with `answers` in turn, then keep giving the last one."""
+    queue = list(answers)
+
+    def respond(request: Request) -> Reply:
+        assert (request.method, request.path) == ("GET", "/version")
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return respond
+
+
+def test_succeeds_once_production_switches_to_the_sha(standin, client):
+    old = Reply(200, version(OLD, tag="v1"))
+    standin.responder = serving(old, old, old, Reply(200, version(NEW, tag="v2")))
+
+    answer = verify_live(standin.url, NEW, timeout=30, interval=0.01, client=client,
+                         progress=False)
+
+    assert answer["sha"] == NEW and answer["tag"] == "v2"
+    assert len(standin.requests) == 4
+
+
+def test_an_abbreviated_sha_is_enough(standin, client):
+    standin.responder = serving(Reply(200, version(NEW, tag="v2")))
+    answer = verify_live(standin.url, NEW[:12], timeout=5, interval=0.01, client=client,
+                         progress=False)
+    assert answer["sha"] == NEW
+
+
+def test_fails_with_what_production_serves_instead(standin, client):
+    standin.responder = serving(Reply(200, version(OLD, tag="v1")))
+    with pytest.raises(VerifyError) as caught:
+        verify_live(standin.url, NEW, timeout=0.3, interval=0.05, client=client, progress=False)
+
+    message = caught.value.message
+    assert "still serves" in message and OLD[:12] in message and NEW[:12] in message
+    assert "v1" in message and "from hub" in message
+    assert "deploy logs" in caught.value.hint
+
+
+def test_a_fallback_release_points_at_the_hub_settings(standin, client):
+    standin.responder = serving(Reply(200, version(OLD, tag="v1", source="bundled")))
+    with pytest.raises(VerifyError) as caught:
+        verify_live(standin.url, NEW, timeout=0.2, interval=0.05, client=client, progress=False)
+    assert "from bundled" in caught.value.message
+    assert "HF_TOKEN" in caught.value.hint
+
+
+def test_a_backend_with_nothing_loaded_says_so(standin, client):
+    standin.responder = serving(Reply(503, {"detail": "the Hub is unreachable, retrying"}))
+    with pytest.raises(VerifyError) as caught:
+        verify_live(standin.url, NEW, timeout=0.2, interval=0.05, client=client, progress=False)
+    assert "no release loaded" in caught.value.message
+    assert "the Hub is unreachable" in caught.value.message
+
+
+def test_fails_clearly_when_nothing_answers():
+    url = f"http://127.0.0.1:{free_port()}"
+    with httpx.Client(timeout=1) as http, pytest.raises(VerifyError) as caught:
+        verify_live(url, NEW, timeout=0.2, interval=0.05, client=http, progress=False)
+    assert "did not serve" in caught.value.message and "no answer" in caught.value.message
+    assert "BACKEND_URL" in caught.value.hint
+
+
+def test_replicas_need_consecutive_matching_answers(standin, client):
+    old, new = Reply(200, version(OLD, tag="v1")), Reply(200, version(NEW, tag="v2"))
+    standin.responder = serving(new, new, old, new, new, new)
+
+    verify_live(standin.url, NEW, timeout=30, interval=0.01, client=client, progress=False,
+                replicas=3)
+
+    assert len(standin.requests) == 6  # the old answer restarted the count
+    # each request on a new connection, so a load balancer may route it to another replica
+    assert all(r.headers.get("connection") == "close" for r in standin.requests)
+
+
+def test_replicas_that_disagree_fail_with_what_each_serves(standin, client):
+    old, new = Reply(200, version(OLD, tag="v1")), Reply(200, version(NEW, tag="v2"))
+    standin.responder = serving(*[new, old] * 50)
+    with pytest.raises(VerifyError) as caught:
+        verify_live(standin.url, NEW, timeout=0.3, interval=0.01, client=client, progress=False,
+                    replicas=2)
+    assert OLD[:12] in caught.value.message and NEW[:12] in caught.value.message
+    assert "replica" in caught.value.hint
+
+
+def test_progress_shows_what_production_serves(standin, client, capsys):
+    old = Reply(200, version(OLD, tag="v1"))
+    standin.responder = serving(old, Reply(200, version(NEW, tag="v2")))
+    verify_live(standin.url, NEW, timeout=30, interval=0.01, client=client)
+    err = capsys.readouterr().err
+    assert f"{OLD[:12]} (v1, release 1, from hub)" in err
+    assert f"production serves {NEW[:12]}" in err
