@@ -10,7 +10,7 @@ export interface Ready {
 }
 
 export interface Version {
-  sha: string;
+  sha: string | null; // null for the bundled fallback: it is no Hub commit
   tag: string | null;
   release: number | null;
   source: "hub" | "cache" | "bundled";

@@ -12,7 +12,9 @@ import { renderRelease } from "./release";
 const RETRY_SECONDS = 3;
 const WATCH_SECONDS = 15;
 
-let loadedSha: string | null = null;
+// The live release on the page: its sha, "bundled" for a release with no Hub commit,
+// undefined before the first load.
+let loadedSha: string | undefined;
 let timer: number | undefined;
 
 async function check(): Promise<void> {
@@ -23,7 +25,7 @@ async function check(): Promise<void> {
       showBanner("not-ready", `The backend is up but not ready: ${ready.reason ?? "no model loaded yet"}.`);
       return schedule(RETRY_SECONDS, true);
     }
-    if (ready.sha !== loadedSha) await loadAll();
+    if ((ready.sha ?? "bundled") !== loadedSha) await loadAll();
     hideBanner();
     schedule(WATCH_SECONDS, false);
   } catch (err) {
@@ -45,8 +47,8 @@ async function loadAll(): Promise<void> {
     models.length ? h("div", { class: "models" }, ...models.map(renderModelCard)) : h("p", { class: "muted" }, "This release has no models."),
   );
   renderHistory(releases, version.sha);
-  loadedSha = version.sha;
-  document.body.dataset.liveSha = version.sha;
+  loadedSha = version.sha ?? "bundled";
+  document.body.dataset.liveSha = loadedSha;
 }
 
 /** Check again after `seconds`; with `countdown`, the banner counts down to the retry. */

@@ -15,8 +15,8 @@ const SOURCE_WARNINGS: Record<string, string> = {
 export function renderRelease(version: Version): void {
   const shaText = h("code", {}, shortSha(version.sha));
   const sha = version.commit_url
-    ? h("a", { href: version.commit_url, target: "_blank", rel: "noopener", "data-testid": "release-sha", title: version.sha }, shaText)
-    : h("span", { "data-testid": "release-sha", title: version.sha }, shaText);
+    ? h("a", { href: version.commit_url, target: "_blank", rel: "noopener", "data-testid": "release-sha", title: version.sha ?? "" }, shaText)
+    : h("span", { "data-testid": "release-sha", title: version.sha ?? "" }, shaText);
 
   const warning =
     version.source === "hub"
