@@ -9,7 +9,8 @@ from pydantic import SecretStr
 from hubship.errors import ConfigError
 
 # Where each setting lives in GitHub: secrets are encrypted, variables are plain text.
-_GITHUB_SECRETS = {"RAILWAY_TOKEN", "RENDER_DEPLOY_HOOK", "ADMIN_TOKEN"}
+_GITHUB_SECRETS = {"RAILWAY_TOKEN", "RAILWAY_SERVICE_ID", "RAILWAY_ENVIRONMENT_ID",
+                   "RENDER_DEPLOY_HOOK", "ADMIN_TOKEN"}
 
 
 @dataclass(frozen=True)

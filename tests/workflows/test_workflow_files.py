@@ -1,0 +1,126 @@
+"""Static checks of the GitHub Actions workflows: the two linters CI would run, and the hygiene
+rules the project promises (pinned actions, no template injection, secrets only where used).
+
+`act` needs Docker, which is absent; running the pipeline's steps for real is another test.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+PIPELINE = WORKFLOWS / "model_pipeline.yml"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+DEPLOY_SECRETS = {"RAILWAY_TOKEN", "RAILWAY_SERVICE_ID", "RAILWAY_ENVIRONMENT_ID",
+                  "RENDER_DEPLOY_HOOK", "ADMIN_TOKEN"}
+
+
+def tool(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if not found:
+        pytest.skip(f"{name} is not installed (pip install -e '.[dev]')")
+    return found
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
+    return data
+
+
+def steps(workflow: dict[str, Any]):
+    for job_id, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_id, step
+
+
+def test_zizmor_finds_nothing_at_medium_or_above():
+    done = subprocess.run(
+        [tool("zizmor"), "--offline", "--min-severity", "medium", str(WORKFLOWS)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_workflows_match_the_github_schema():
+    done = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+         *map(str, FILES)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_hygiene(path: Path):
+    text = path.read_text()
+    workflow = load(path)
+    assert workflow["permissions"] == {"contents": "read"}
+    for job_id, job in workflow["jobs"].items():
+        assert job.get("timeout-minutes"), f"{job_id} has no timeout-minutes"
+        assert "secrets." not in str(job.get("env", {})), f"{job_id}: secrets in job-level env"
+    for job_id, step in steps(workflow):
+        if "uses" in step:
+            assert PINNED.match(step["uses"]), f"{job_id}: {step['uses']} not pinned to a sha"
+            line = next(ln for ln in text.splitlines() if step["uses"] in ln)
+            assert re.search(r"# v\d", line), f"{job_id}: no version comment on {line.strip()}"
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+        if step.get("uses", "").startswith("actions/setup-python@"):
+            assert step["with"]["python-version"] == "3.11"
+            assert step["with"]["cache"] == "pip"
+        # Template injection: expressions go through env:, never into the script itself.
+        assert "${{" not in step.get("run", ""), f"{job_id}: expression inside run: {step}"
+
+
+def test_pipeline_triggers_and_runs_one_at_a_time():
+    workflow = load(PIPELINE)
+    push = workflow["on"]["push"]
+    assert push["branches"] == ["main"]
+    assert set(push["paths"]) == {"models/**", "data/**", "requirements.txt",
+                                  ".github/workflows/model_pipeline.yml"}
+    assert workflow["on"]["workflow_dispatch"]["inputs"]["force"]["type"] == "boolean"
+    assert workflow["concurrency"] == {"group": "model-pipeline-${{ github.ref }}",
+                                       "cancel-in-progress": False}
+
+
+def test_pipeline_steps_follow_the_loop():
+    workflow = load(PIPELINE)
+    publish_job, deploy_job = workflow["jobs"]["train-and-publish"], workflow["jobs"]["deploy"]
+    runs = [step.get("run", "") for _, step in steps({"jobs": {"p": publish_job}})]
+    order = [next(i for i, run in enumerate(runs) if needle in run)
+             for needle in ("pip install -r requirements.txt", "python models/train.py",
+                            "python scripts/upload_models.py")]
+    assert order == sorted(order)
+    assert set(publish_job["outputs"]) == {"sha", "tag", "changed"}
+
+    assert deploy_job["needs"] == "train-and-publish"
+    assert deploy_job["if"] == "needs.train-and-publish.outputs.changed == 'true'"
+    assert deploy_job["environment"] == "production"
+    deploy_runs = [step.get("run", "") for step in deploy_job["steps"]]
+    assert any(r.startswith("hubship deploy --sha") for r in deploy_runs)
+    assert deploy_runs[-1].startswith("hubship verify --sha")
+
+
+def test_secrets_only_in_the_steps_that_use_them():
+    workflow = load(PIPELINE)
+    for job_id, step in steps(workflow):
+        used = set(re.findall(r"secrets\.(\w+)", str(step.get("env", {}))))
+        run = step.get("run", "")
+        if "upload_models.py" in run:
+            assert used == {"HF_TOKEN"}
+        elif run.startswith("hubship deploy"):
+            assert used == DEPLOY_SECRETS
+        else:
+            assert not used, f"{job_id}: step {step.get('name')} sees secrets {used}"
