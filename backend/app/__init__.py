@@ -1,0 +1,1 @@
+"""The backend application package (the serving code lives in `hubship.serving`)."""

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 in a container)"),
+        port: int = typer.Option(8000, envvar="PORT", help="port to listen on"),
+    ) -> None:
+        """Run the backend: serve the release MODEL_REVISION names (one uvicorn worker)."""
+        import uvicorn
+
+        uvicorn.run("hubship.serving.app:create_app", factory=True, host=host, port=port,
+                    proxy_headers=True)

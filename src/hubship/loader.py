@@ -1,0 +1,333 @@
+"""Load a release for serving: resolve, download, verify, load; with a fallback chain.
+
+    Hub: resolve the revision to a sha, snapshot_download that sha into the backend cache
+     └─ Hub unreachable -> the cached snapshot of that revision (source "cache")
+         └─ not cached, or broken -> the bundled release in Settings.assets_dir ("bundled")
+             └─ nothing usable -> ReleaseUnavailable (the backend stays up and not ready)
+
+Decisions:
+- A revision or repo that does not exist is a configuration error and is raised, with no
+  fallback: serving another release than the one asked for would be wrong. Only an unreachable
+  Hub falls back.
+- Nothing is unpickled before every file matches its sha256 in the manifest and the manifest's
+  scikit-learn version equals the installed one (unless explicitly allowed, logged loudly).
+- A cached file that fails its hash is downloaded again (force_download) when the Hub answers;
+  offline, that cached release is skipped.
+- The revision -> sha pointer in the cache (`refs/<revision>`) is written only after a release
+  loaded, so the offline fallback always finds the last release that worked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, TypeVar
+
+from hubship.config import Settings
+from hubship.errors import (
+    HubshipError,
+    HubUnreachableError,
+    IntegrityError,
+    ManifestError,
+    RegistryError,
+    RevisionNotFound,
+    redact,
+)
+from hubship.manifest import MANIFEST_FILE, Manifest, ModelEntry, utcnow
+
+log = logging.getLogger("hubship.loader")
+
+Source = Literal["hub", "cache", "bundled"]
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+TAG_RE = re.compile(r"^v(\d+)$")
+T = TypeVar("T")
+
+
+class IncompatibleRelease(HubshipError):
+    """The release was pickled under another scikit-learn than the one installed."""
+
+
+class ReleaseUnavailable(HubshipError):
+    """No source (Hub, cache, bundled) gave a usable release."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    entry: ModelEntry
+    estimator: Any
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """One loaded release. Immutable: a reload builds a new one and swaps it in whole."""
+
+    repo_id: str
+    revision: str
+    sha: str | None  # None for a bundled release: it was never a Hub commit we can name
+    tag: str | None
+    release: int | None
+    source: Source
+    loaded_at: datetime
+    manifest: Manifest
+    models: Mapping[str, LoadedModel]
+    path: Path
+
+
+def backend_cache_dir(settings: Settings) -> Path:
+    """The backend's own Hugging Face cache (one per HUBSHIP_HOME, so hubs never collide)."""
+    return settings.hubship_home / "backend-cache"
+
+
+def make_hf_api(settings: Settings):
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=settings.endpoint, token=settings.token)
+
+
+# ---- Hub calls, with errors turned into the hubship tree ------------------------------------
+
+
+def hub_call(settings: Settings, what: str, call: Callable[[], T]) -> T:
+    """Run one Hub call; unreachable, missing revision and other failures become HubshipErrors."""
+    import httpx2
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"{settings.endpoint} ({settings.repo_id})"
+    try:
+        return call()
+    except RevisionNotFoundError:
+        raise RevisionNotFound(
+            f"{what}: revision not found in {where}",
+            hint="set MODEL_REVISION to an existing branch, tag (v<N>) or commit sha",
+        ) from None
+    except RepositoryNotFoundError:
+        raise RegistryError(
+            f"{what}: repository {settings.repo_id} not found at {settings.endpoint}",
+            hint="check HF_REPO_ID and HF_TOKEN, or publish a first release (hubship publish)",
+        ) from None
+    except (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError) as exc:
+        # LocalEntryNotFoundError: snapshot_download hit a connection error and had no cache.
+        raise HubUnreachableError(
+            f"{what}: the Hub at {settings.endpoint} did not answer ({type(exc).__name__})",
+            hint="check HF_ENDPOINT and the network; the backend retries on its own",
+        ) from None
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        error = HubUnreachableError if status is None or status >= 500 else RegistryError
+        message = redact(f"{what}: the Hub answered {status}: {exc}", settings.secrets())
+        raise error(message, hint="check HF_TOKEN's access to the repo") from None
+
+
+def resolve_revision(settings: Settings, api: Any, revision: str) -> str:
+    """The commit sha a branch, tag or sha names on the Hub."""
+    info = hub_call(
+        settings, f"resolving revision {revision!r}",
+        lambda: api.model_info(settings.repo_id, revision=revision),
+    )
+    if not info.sha or not SHA_RE.match(info.sha):
+        raise RegistryError(f"the Hub gave no commit sha for revision {revision!r}")
+    return info.sha
+
+
+def find_tag(settings: Settings, api: Any, sha: str, release: int | None) -> str | None:
+    """The `v<N>` tag pointing at `sha` (preferring the manifest's release number), or None."""
+    try:
+        refs = hub_call(settings, "listing tags", lambda: api.list_repo_refs(settings.repo_id))
+    except HubshipError as exc:
+        log.warning("could not list tags: %s", exc.message)
+        return None
+    tags = [t.name for t in refs.tags if t.target_commit == sha and TAG_RE.match(t.name)]
+    if release is not None and f"v{release}" in tags:
+        return f"v{release}"
+    return max(tags, key=lambda t: int(t[1:]), default=None)
+
+
+# ---- verifying and unpickling a release directory ------------------------------------------
+
+
+def check_sklearn(manifest: Manifest, *, allow_mismatch: bool, origin: str) -> None:
+    """Refuse a release pickled under another scikit-learn (pickles across versions are unsafe)."""
+    import sklearn
+
+    wanted = manifest.environment.packages.get("scikit-learn")
+    if wanted == sklearn.__version__:
+        return
+    message = (
+        f"{origin}: models were pickled with scikit-learn {wanted or '(not recorded)'}, "
+        f"this backend has scikit-learn {sklearn.__version__}"
+    )
+    if allow_mismatch:
+        log.warning("!!! %s; loading anyway because HUBSHIP_ALLOW_SKLEARN_MISMATCH is set. "
+                    "Predictions may be wrong or the process may crash. !!!", message)
+        return
+    raise IncompatibleRelease(
+        message,
+        hint="install the pinned requirements.txt the models were trained with, or set "
+        "HUBSHIP_ALLOW_SKLEARN_MISMATCH=1 to load anyway (unsafe)",
+    )
+
+
+def load_models(release_dir: Path, manifest: Manifest, settings: Settings, *, origin: str
+                ) -> Mapping[str, LoadedModel]:
+    """Verify every file, check the scikit-learn version, then unpickle each model."""
+    import joblib
+
+    manifest.verify_files(release_dir)
+    check_sklearn(manifest, allow_mismatch=settings.allow_sklearn_mismatch, origin=origin)
+    models = {
+        name: LoadedModel(name, entry, joblib.load(release_dir / entry.file))
+        for name, entry in manifest.models.items()
+    }
+    return MappingProxyType(models)
+
+
+def _model_set(settings: Settings, *, revision: str, sha: str | None, tag: str | None,
+               source: Source, release_dir: Path, manifest: Manifest,
+               models: Mapping[str, LoadedModel]) -> ModelSet:
+    return ModelSet(
+        repo_id=settings.repo_id, revision=revision, sha=sha, tag=tag,
+        release=manifest.release, source=source, loaded_at=utcnow(), manifest=manifest,
+        models=models, path=release_dir,
+    )
+
+
+# ---- the three sources ----------------------------------------------------------------------
+
+
+def _download(settings: Settings, sha: str, **options: Any) -> Path:
+    from huggingface_hub import snapshot_download
+
+    path = hub_call(settings, f"downloading {sha[:12]}", lambda: snapshot_download(
+        settings.repo_id, revision=sha, cache_dir=backend_cache_dir(settings),
+        endpoint=settings.endpoint, token=settings.token, **options,
+    ))
+    return Path(path)
+
+
+def _redownload_broken(settings: Settings, sha: str, release_dir: Path, manifest: Manifest
+                       ) -> None:
+    """Download again every file of a cached snapshot that fails its hash."""
+    from huggingface_hub import hf_hub_download
+
+    for ref in manifest.files():
+        try:
+            manifest.verify_files(release_dir, names={ref.file})
+        except IntegrityError as exc:
+            log.warning("cached file rejected, not loading it: %s; downloading it again",
+                        exc.message)
+            hub_call(settings, f"downloading {ref.file} again", lambda ref=ref: hf_hub_download(
+                settings.repo_id, ref.file, revision=sha, cache_dir=backend_cache_dir(settings),
+                endpoint=settings.endpoint, token=settings.token, force_download=True,
+            ))
+
+
+def load_from_hub(settings: Settings, *, api: Any, revision: str | None = None,
+                  sha: str | None = None) -> ModelSet:
+    """Resolve, download, verify and load `revision` (default MODEL_REVISION) from the Hub."""
+    revision = revision or settings.model_revision
+    sha = sha or resolve_revision(settings, api, revision)
+    release_dir = _download(settings, sha)
+    manifest = Manifest.read(release_dir)
+    try:
+        manifest.verify_files(release_dir)
+    except IntegrityError:
+        _redownload_broken(settings, sha, release_dir, manifest)
+    models = load_models(release_dir, manifest, settings, origin=f"revision {revision} ({sha})")
+    _remember_revision(settings, revision, sha)
+    tag = find_tag(settings, api, sha, manifest.release)
+    return _model_set(settings, revision=revision, sha=sha, tag=tag, source="hub",
+                      release_dir=release_dir, manifest=manifest, models=models)
+
+
+def load_from_cache(settings: Settings, *, revision: str | None = None) -> ModelSet:
+    """The cached snapshot `revision` last loaded from; no network."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    revision = revision or settings.model_revision
+    try:
+        path = Path(snapshot_download(
+            settings.repo_id, revision=revision, cache_dir=backend_cache_dir(settings),
+            local_files_only=True,
+        ))
+    except LocalEntryNotFoundError:
+        raise ReleaseUnavailable(f"no cached release for revision {revision!r}") from None
+    manifest = Manifest.read(path)
+    try:
+        models = load_models(path, manifest, settings, origin=f"cached {revision} ({path.name})")
+    except IntegrityError as exc:
+        log.warning("cached file rejected, not loading it: %s (the Hub is unreachable, so it "
+                    "cannot be downloaded again)", exc.message)
+        raise
+    return _model_set(settings, revision=revision, sha=path.name, tag=None, source="cache",
+                      release_dir=path, manifest=manifest, models=models)
+
+
+def load_bundled(settings: Settings) -> ModelSet:
+    """The release shipped with the backend (Settings.assets_dir), when it checks out."""
+    release_dir = settings.assets_dir
+    if not (release_dir / MANIFEST_FILE).is_file():
+        raise ReleaseUnavailable(f"no bundled release ({release_dir / MANIFEST_FILE} is missing)")
+    manifest = Manifest.read(release_dir)
+    models = load_models(release_dir, manifest, settings, origin=f"bundled {release_dir}")
+    tag = f"v{manifest.release}" if manifest.release else None
+    return _model_set(settings, revision=settings.model_revision, sha=None, tag=tag,
+                      source="bundled", release_dir=release_dir, manifest=manifest,
+                      models=models)
+
+
+def load_release(settings: Settings, *, api: Any = None, revision: str | None = None
+                 ) -> ModelSet:
+    """The fallback chain: Hub, then (only when the Hub is unreachable) cache, then bundled."""
+    api = api or make_hf_api(settings)
+    try:
+        return load_from_hub(settings, api=api, revision=revision)
+    except HubUnreachableError as exc:
+        problems = [exc.message]
+        log.warning("%s; trying the cached release", exc.message)
+    for source, load in (("cache", lambda: load_from_cache(settings, revision=revision)),
+                         ("bundled", lambda: load_bundled(settings))):
+        try:
+            model_set = load()
+        except (ReleaseUnavailable, IntegrityError, IncompatibleRelease, ManifestError) as exc:
+            problems.append(f"{source}: {exc.message}")
+            log.warning("%s fallback unusable: %s", source, exc.message)
+            continue
+        log.warning("serving the %s release %s (the Hub is unreachable)", source,
+                    model_set.sha or model_set.path)
+        return model_set
+    raise ReleaseUnavailable(
+        "; ".join(problems),
+        hint="start the Hub or fix HF_ENDPOINT; the backend retries on its own",
+    )
+
+
+def _remember_revision(settings: Settings, revision: str, sha: str) -> None:
+    """Point the cache's refs/<revision> at `sha`, atomically, for the offline fallback."""
+    if revision == sha:
+        return
+    from huggingface_hub.file_download import repo_folder_name
+
+    ref = (backend_cache_dir(settings) / repo_folder_name(repo_id=settings.repo_id,
+                                                           repo_type="model") / "refs" / revision)
+    try:
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=ref.parent, delete=False) as handle:
+            handle.write(sha)
+        os.replace(handle.name, ref)
+    except OSError as exc:
+        log.warning("could not record %s -> %s in the cache: %s", revision, sha[:12], exc)

@@ -1,0 +1,100 @@
+"""The backend's FastAPI app: `create_app()` wires settings, state, routes and background tasks.
+
+Models load in the lifespan (never at import); the process answers /health at once and
+/ready once a release is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from hubship import __version__
+from hubship.config import Settings
+from hubship.errors import redact
+from hubship.loader import make_hf_api
+from hubship.serving import (
+    routes_admin,
+    routes_health,
+    routes_models,
+    routes_releases,
+)
+from hubship.serving.limits import BodyLimit
+from hubship.serving.metrics import ServingMetrics
+from hubship.serving.openapi import install_openapi
+from hubship.serving.reload import Reloader
+from hubship.serving.routes_releases import ReleaseHistory
+from hubship.serving.state import ServingState
+
+log = logging.getLogger("hubship.serving")
+
+
+class RedactSecrets(logging.Filter):
+    """Scrub every configured secret, and anything token-shaped, from log records."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage(), self.secrets)
+        record.args = None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    logger = logging.getLogger("hubship")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    for handler in logger.handlers:
+        handler.filters = [f for f in handler.filters if not isinstance(f, RedactSecrets)]
+        handler.addFilter(RedactSecrets(settings.secrets()))
+
+
+def _enable_fast_sklearn() -> None:
+    """Skip scikit-learn's finiteness scan: the request models already refuse NaN and inf."""
+    import sklearn
+
+    sklearn.set_config(assume_finite=True)
+
+
+def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings)
+    api = hf_api or make_hf_api(settings)
+    state = ServingState(settings.model_revision)
+    metrics = ServingMetrics()
+    reloader = Reloader(settings, state, metrics, api)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _enable_fast_sklearn()  # per thread: this is the event loop's, where predictions run
+        await reloader.start()
+        yield
+        await reloader.stop()
+
+    app = FastAPI(
+        title="hubship backend", version=__version__, lifespan=lifespan,
+        description="Serves the scikit-learn models of one Hub release; see /version.",
+    )
+    app.state.settings, app.state.serving, app.state.metrics = settings, state, metrics
+    app.state.reloader = reloader
+    app.state.history = ReleaseHistory(settings, api)
+    for module in (routes_health, routes_models, routes_releases, routes_admin):
+        app.include_router(module.router)
+    install_openapi(app)
+    if settings.cors_origin_list:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
+                           allow_methods=["GET", "POST"], allow_headers=["*"])
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,73 @@
+"""A request body size limit as a pure ASGI middleware (no body copies, no per-request task).
+
+A declared Content-Length over the limit is refused before the body is read; a chunked body
+is counted as it streams and refused once it passes the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+Scope = dict[str, Any]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    def __init__(self, app: Any, *, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+        self.message = orjson.dumps({"detail": (
+            f"request body larger than {max_bytes} bytes; send fewer records per request "
+            "(or raise HUBSHIP_MAX_BODY_BYTES)")})
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = None
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                length = value
+                break
+        if length is not None:
+            if not length.isdigit() or int(length) > self.max_bytes:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        await self._counted(scope, receive, send)
+
+    async def _counted(self, scope: Scope, receive: Any, send: Any) -> None:
+        seen = 0
+        started = False
+
+        async def counting_receive() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.message)).encode()),
+        ]})
+        await send({"type": "http.response.body", "body": self.message})

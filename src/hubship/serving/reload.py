@@ -1,0 +1,207 @@
+"""Loading and swapping releases: the first load, retries, /admin/reload, webhooks, polling.
+
+Every load runs in a worker thread (the event loop keeps answering predictions), verifies the
+whole release, builds its predictors, and only then swaps it in. One lock serialises reloads.
+A reload never moves to an older release number unless the caller pinned a revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from hubship.config import Settings
+from hubship.errors import HubshipError, HubUnreachableError, redact
+from hubship.loader import SHA_RE, load_from_hub, load_release, resolve_revision
+from hubship.serving.metrics import ServingMetrics
+from hubship.serving.state import Active, ServingState
+
+log = logging.getLogger("hubship.serving")
+RETRY_CAP_SECONDS = 60.0
+
+
+class ReloadFailed(Exception):
+    """A reload did not happen; the current release stays. `status` is the HTTP answer."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    status: str  # "reloaded" | "unchanged"
+    sha: str | None
+    previous_sha: str | None
+
+
+def check_secret(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a presented secret with the configured one."""
+    return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+
+
+class Reloader:
+    def __init__(self, settings: Settings, state: ServingState, metrics: ServingMetrics,
+                 api: Any) -> None:
+        self.settings, self.state, self.metrics, self.api = settings, state, metrics, api
+        self.lock = asyncio.Lock()
+        self.tasks: set[asyncio.Task] = set()
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self.settings.secrets())
+
+    def _install(self, active: Active) -> Active | None:
+        previous = self.state.swap(active)
+        self.metrics.serving(active.model_set)
+        model_set = active.model_set
+        log.info("serving release %s (sha %s, source %s)", model_set.tag or model_set.release,
+                 model_set.sha, model_set.source)
+        return previous
+
+    # ---- start-up and recovery ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """First load through the whole fallback chain; keep retrying in the background."""
+        try:
+            active = await asyncio.to_thread(self._load_chain)
+        except Exception as exc:  # any failure leaves the process up and not ready
+            self.state.reason = self._reason(exc)
+            self.metrics.ready.set(0)
+            log.error("not ready: %s", self.state.reason)
+            self._spawn(self._recover())
+        else:
+            self._install(active)
+            if active.model_set.source != "hub":
+                self._spawn(self._recover())
+        if self.settings.model_poll_seconds > 0:
+            self._spawn(self._poll())
+
+    def _load_chain(self) -> Active:
+        return Active.build(load_release(self.settings, api=self.api,
+                                         revision=self.state.revision))
+
+    def _reason(self, exc: BaseException) -> str:
+        text = exc.message if isinstance(exc, HubshipError) else f"{type(exc).__name__}: {exc}"
+        return self._redact(text)
+
+    async def _recover(self) -> None:
+        """Retry the Hub with exponential backoff until it serves what MODEL_REVISION names."""
+        delay, problem = 1.0, self.state.reason
+        while True:
+            active = self.state.active
+            if active is not None and active.model_set.source == "hub":
+                return
+            self.state.reason = f"{problem}; retrying in {delay:.0f} s"
+            await asyncio.sleep(delay)
+            try:
+                await self.reload(allow_older=True, force=True)
+            except ReloadFailed as exc:
+                log.warning("retry failed: %s", exc.detail)
+                problem = exc.detail
+            delay = min(delay * 2, RETRY_CAP_SECONDS)
+
+    async def _poll(self) -> None:
+        """Check the watched revision every MODEL_POLL_SECONDS; back off while it fails."""
+        interval = self.settings.model_poll_seconds
+        delay = interval
+        while True:
+            await asyncio.sleep(delay)
+            if self.state.active is None:
+                continue  # the recovery loop owns a backend that is not ready
+            try:
+                await self.reload()
+                delay = interval
+            except ReloadFailed as exc:
+                log.warning("poll: %s", exc.detail)
+                delay = min(delay * 2, max(interval, RETRY_CAP_SECONDS) * 10)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    # ---- one reload -------------------------------------------------------------------------
+
+    async def reload(self, revision: str | None = None, *, allow_older: bool = False,
+                     force: bool = False) -> ReloadResult:
+        """Load `revision` (default: the watched one) from the Hub and swap it in.
+
+        `revision` pins: the backend then watches it and may move to an older release.
+        `force` reloads even when the sha is unchanged (to move from cache to the Hub).
+        """
+        pinned = revision is not None
+        target = revision or self.state.revision
+        async with self.lock:
+            current = self.state.active
+            previous_sha = current.sha if current else None
+            try:
+                sha = await asyncio.to_thread(resolve_revision, self.settings, self.api, target)
+                if (current is not None and current.sha == sha and not force
+                        and current.model_set.source == "hub"):
+                    self.state.revision = target
+                    self.metrics.reload("unchanged")
+                    return ReloadResult("unchanged", sha, previous_sha)
+                active = await asyncio.to_thread(self._load_one, target, sha)
+            except HubshipError as exc:
+                status = 502 if isinstance(exc, HubUnreachableError) else 409
+                self.metrics.reload("failed")
+                raise ReloadFailed(status, self._reason(exc)) from None
+            except Exception as exc:  # a model that cannot be unpickled or prepared
+                self.metrics.reload("failed")
+                log.exception("reload of %s failed", target)
+                raise ReloadFailed(409, self._reason(exc)) from None
+            new_release, old_release = active.model_set.release, (
+                current.model_set.release if current else None)
+            if (not pinned and not allow_older and new_release is not None
+                    and old_release is not None and new_release < old_release):
+                self.metrics.reload("refused")
+                raise ReloadFailed(409, (
+                    f"{target} is release v{new_release}, older than the served "
+                    f"v{old_release}; send {{\"revision\": \"v{new_release}\"}} to roll back"))
+            self._install(active)
+            self.state.revision = target
+            self.metrics.reload("reloaded")
+            return ReloadResult("reloaded", sha, previous_sha)
+
+    def _load_one(self, revision: str, sha: str) -> Active:
+        return Active.build(load_from_hub(self.settings, api=self.api, revision=revision,
+                                          sha=sha))
+
+    # ---- webhooks ---------------------------------------------------------------------------
+
+    def webhook_decision(self, payload: dict[str, Any]) -> tuple[bool, str]:
+        """Whether a Hub webhook concerns this repo and the watched ref, and why."""
+        repo = payload.get("repo") or {}
+        event = payload.get("event") or {}
+        if repo.get("type", "model") != "model" or repo.get("name") != self.settings.repo_id:
+            return False, f"not this repo (watching {self.settings.repo_id})"
+        if not str(event.get("scope", "")).startswith("repo.content"):
+            return False, f"event scope {event.get('scope')!r} does not change content"
+        watched = self.state.revision
+        if SHA_RE.match(watched):
+            return False, f"pinned to commit {watched[:12]}, which cannot change"
+        refs = payload.get("updatedRefs")
+        if refs is None:
+            return True, f"content changed; checking {watched}"
+        names = {f"refs/heads/{watched}", f"refs/tags/{watched}"}
+        if any(ref.get("ref") in names for ref in refs if isinstance(ref, dict)):
+            return True, f"{watched} moved"
+        return False, f"{watched} did not move"
+
+    def reload_in_background(self) -> None:
+        async def run() -> None:
+            try:
+                result = await self.reload()
+                log.info("webhook reload: %s (%s)", result.status, result.sha)
+            except ReloadFailed as exc:
+                log.warning("webhook reload failed: %s", exc.detail)
+
+        self._spawn(run())

@@ -1,0 +1,84 @@
+"""Hot reload: /admin/reload (bearer ADMIN_TOKEN) and the Hub webhook receiver.
+
+Both routes answer 404 while their secret is unset: an unconfigured backend exposes no way to
+change what it serves.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hubship.serving.reload import Reloader, ReloadFailed, check_secret
+from hubship.serving.responses import detail, json_response
+
+router = APIRouter(tags=["admin"])
+
+
+class ReloadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    revision: str | None = Field(
+        None, min_length=1, max_length=256,
+        description="branch, tag or sha to pin; omit to reload the watched revision",
+    )
+
+
+def _reloader(request: Request) -> Reloader:
+    return request.app.state.reloader
+
+
+@router.post(
+    "/admin/reload",
+    responses={401: {"description": "bad token"}, 404: {"description": "ADMIN_TOKEN unset"},
+               409: {"description": "reload refused"}, 502: {"description": "Hub failed"}},
+    openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+        "schema": ReloadRequest.model_json_schema()}}}},
+)
+async def reload(request: Request) -> Response:
+    """Load the watched revision (or the pinned one in the body) and swap it in atomically."""
+    settings = request.app.state.settings
+    if settings.admin_token is None:
+        return detail("Not Found", 404)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not check_secret(token.strip(),
+                                                      settings.admin_token.get_secret_value()):
+        return Response(b'{"detail":"missing or wrong bearer token"}', status_code=401,
+                        media_type="application/json",
+                        headers={"WWW-Authenticate": "Bearer"})
+    raw = await request.body()
+    try:
+        body = ReloadRequest.model_validate_json(raw) if raw.strip() else ReloadRequest()
+    except ValidationError as exc:
+        return detail([{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                       for e in exc.errors(include_url=False)], 422)
+    try:
+        result = await _reloader(request).reload(body.revision)
+    except ReloadFailed as exc:
+        return detail(exc.detail, exc.status)
+    return json_response({"status": result.status, "sha": result.sha,
+                          "previous_sha": result.previous_sha})
+
+
+@router.post(
+    "/hooks/huggingface", status_code=202,
+    responses={401: {"description": "bad secret"}, 404: {"description": "secret unset"}},
+)
+async def huggingface_webhook(request: Request) -> Response:
+    """A Hub webhook: reload when this repo's watched ref moved."""
+    settings = request.app.state.settings
+    if settings.hf_webhook_secret is None:
+        return detail("Not Found", 404)
+    if not check_secret(request.headers.get("x-webhook-secret"),
+                        settings.hf_webhook_secret.get_secret_value()):
+        return detail("missing or wrong X-Webhook-Secret", 401)
+    try:
+        payload = await request.json()
+    except ValueError:
+        return detail("the body is not JSON", 422)
+    if not isinstance(payload, dict):
+        return detail("the body must be a JSON object", 422)
+    reloader = _reloader(request)
+    act, reason = reloader.webhook_decision(payload)
+    if act:
+        reloader.reload_in_background()
+    return json_response({"status": "reloading" if act else "ignored", "reason": reason}, 202)

@@ -1,0 +1,108 @@
+"""The models of the served release, and predictions.
+
+The predict handler is the hot path: it reads the active release once, validates the raw
+bytes with the release's prebuilt parser, runs the model inline (a single row costs less than
+a thread hop; big batches go to a worker thread) and writes orjson bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from time import perf_counter
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from hubship.errors import redact
+from hubship.manifest import ModelEntry
+from hubship.serving.metrics import UNKNOWN_MODEL
+from hubship.serving.responses import detail, json_response
+from hubship.serving.schemas import InvalidInput
+from hubship.serving.state import Active, StateDep
+
+log = logging.getLogger("hubship.serving")
+router = APIRouter(tags=["models"])
+INLINE_ROWS = 64  # larger batches run in a worker thread so the loop keeps answering
+
+
+def _summary(name: str, entry: ModelEntry) -> dict[str, Any]:
+    return {
+        "name": name, "task": entry.task, "estimator": entry.estimator,
+        "metrics": entry.metrics, "primary_metric": entry.primary_metric.model_dump(),
+    }
+
+
+def _unknown(active: Active, name: str) -> Response:
+    return detail(f"unknown model {name!r}; {active.unknown_model}", 404)
+
+
+@router.get("/models", responses={503: {"description": "no release loaded"}})
+async def list_models(state: StateDep) -> Response:
+    """Every model of the served release, with its metrics."""
+    active = state.active
+    if active is None:
+        return detail(state.reason, 503)
+    models = active.model_set.manifest.models
+    return json_response([_summary(name, entry) for name, entry in models.items()])
+
+
+@router.get("/models/{name}", responses={404: {"description": "unknown model"}})
+async def describe_model(name: str, state: StateDep) -> Response:
+    """One model: task, inputs (types, allowed values and ranges), output, metrics."""
+    active = state.active
+    if active is None:
+        return detail(state.reason, 503)
+    entry = active.model_set.manifest.models.get(name)
+    if entry is None:
+        return _unknown(active, name)
+    body = _summary(name, entry)
+    body["inputs"] = [spec.model_dump() for spec in entry.inputs]
+    body["output"] = entry.output.model_dump()
+    return json_response(body)
+
+
+@router.post(
+    "/models/{name}/predict",
+    responses={404: {"description": "unknown model"}, 413: {"description": "body too large"},
+               422: {"description": "a field is invalid"}, 503: {"description": "not ready"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"description": "one record, or a list of records (see each model's "
+                   "XxxInput schema)"}}}}},
+)
+async def predict(name: str, request: Request) -> Response:
+    """Predict one record (an object) or several (a list); the answer names the release sha."""
+    started = perf_counter()
+    app_state = request.app.state
+    active: Active | None = app_state.serving.active  # read once: this request's release
+    if active is None:
+        app_state.metrics.observe(UNKNOWN_MODEL, 503, perf_counter() - started)
+        return detail(app_state.serving.reason, 503)
+    predictor = active.predictors.get(name)
+    if predictor is None:
+        app_state.metrics.observe(UNKNOWN_MODEL, 404, perf_counter() - started)
+        return _unknown(active, name)
+    try:
+        records, batched = predictor.parser.parse(await request.body())
+        if len(records) <= INLINE_ROWS:
+            outputs = predictor.predict(records)
+        else:
+            outputs = await run_in_threadpool(predictor.predict, records)
+    except InvalidInput as exc:
+        app_state.metrics.observe(name, 422, perf_counter() - started)
+        return detail(exc.errors, 422)
+    except Exception as exc:  # the model itself failed on valid input
+        log.exception("model %s failed", name)
+        app_state.metrics.observe(name, 500, perf_counter() - started)
+        message = redact(f"model {name!r} failed: {type(exc).__name__}: {exc}")
+        return detail(message, 500)
+    model_set = active.model_set
+    body: dict[str, Any] = {"model": name, "sha": model_set.sha, "release": model_set.release}
+    if batched:
+        body["predictions"] = outputs
+    else:
+        body["prediction"] = outputs[0]
+    response = Response(orjson.dumps(body), media_type="application/json")
+    app_state.metrics.observe(name, 200, perf_counter() - started)
+    return response

@@ -1,0 +1,53 @@
+"""What the backend serves right now: one `Active` release, swapped whole.
+
+A request reads `state.active` once and uses that object to the end, so a reload that swaps
+the attribute mid-request never mixes two releases; the old one is freed when the last
+request holding it finishes. Swaps happen on the event loop thread, so they are atomic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hubship.loader import ModelSet
+from hubship.serving.predictor import Predictor, build_predictors
+
+
+@dataclass(frozen=True)
+class Active:
+    """A loaded release with its predictors, ready to answer."""
+
+    model_set: ModelSet
+    predictors: Mapping[str, Predictor]
+    unknown_model: str  # the tail of the 404 message: "available: a, b"
+
+    @classmethod
+    def build(cls, model_set: ModelSet) -> Active:
+        predictors = build_predictors(model_set)
+        return cls(model_set, predictors, "available: " + ", ".join(sorted(predictors)))
+
+    @property
+    def sha(self) -> str | None:
+        return self.model_set.sha
+
+
+class ServingState:
+    def __init__(self, revision: str) -> None:
+        self.active: Active | None = None
+        self.reason = "loading the release"
+        self.revision = revision  # the revision watched by reloads (MODEL_REVISION, or a pin)
+
+    def swap(self, active: Active) -> Active | None:
+        previous, self.active = self.active, active
+        return previous
+
+
+def serving_state(request: Request) -> ServingState:
+    return request.app.state.serving
+
+
+StateDep = Annotated[ServingState, Depends(serving_state)]
