@@ -31,7 +31,7 @@ async function check(): Promise<void> {
   } catch (err) {
     const message =
       err instanceof UnreachableError
-        ? `Cannot reach the backend (${err.message}).`
+        ? `Cannot reach the backend: ${err.message}`
         : `The backend answered with an error: ${err instanceof Error ? err.message : String(err)}.`;
     showBanner("down", message);
     schedule(RETRY_SECONDS, true);

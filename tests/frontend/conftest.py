@@ -1,0 +1,87 @@
+"""Fixtures for the browser tests: a built frontend, two releases on the session's local hub,
+a real backend serving them, the `hubship frontend` server in front of it, and Debian's
+headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from frontend_releases import publish_releases
+from frontend_services import backend_service, frontend_service
+
+from hubship.frontend_server import ensure_built
+from hubship.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def frontend_dist() -> Path:
+    """frontend/dist, built with npm on first use (and rebuilt when the sources changed)."""
+    return ensure_built(ROOT / "frontend")
+
+
+@pytest.fixture(scope="session")
+def published(hub_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Releases v1 and v2 on a fresh repo of the session hub: {"repo_id", "shas"}."""
+    from huggingface_hub import HfApi
+
+    repo_id = f"tests/frontend-{uuid.uuid4().hex[:8]}"
+    api = HfApi(endpoint=hub_url, token="test-token")
+    shas = publish_releases(api, repo_id, tmp_path_factory.mktemp("releases"))
+    return {"repo_id": repo_id, "shas": shas}
+
+
+@pytest.fixture(scope="session")
+def backend_url(hub_url: str, published: dict[str, object],
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("backend")
+    service = backend_service(hub_url, str(published["repo_id"]), home, port=free_port())
+    service.start(timeout=90)
+    yield service.url
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def frontend_url(frontend_dist: Path, backend_url: str,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    service = frontend_service(frontend_dist, backend_url,
+                               tmp_path_factory.mktemp("frontend") / "frontend.log")
+    service.start()
+    yield service.url
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); "
+                    "Playwright's own browser download does not work here")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page; console errors are collected in `page.console_errors`."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    new_page = context.new_page()
+    new_page.set_default_timeout(15_000)
+    errors: list[str] = []
+    new_page.on("pageerror", lambda exc: errors.append(str(exc)))
+    new_page.console_errors = errors
+    yield new_page
+    context.close()

@@ -1,0 +1,167 @@
+"""The page in a real browser (Debian's headless Chromium) against a real backend serving
+releases v1 and v2 from the local hub, through `hubship frontend`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from frontend_services import backend_service, frontend_service
+from playwright.sync_api import Page, expect
+
+from hubship.services import free_port
+
+pytestmark = pytest.mark.slow
+
+# A Gentoo penguin by every measure (long flippers, deep body, Biscoe island).
+GENTOO = {"island": "Biscoe", "bill_length_mm": "47.5", "bill_depth_mm": "14.8",
+          "flipper_length_mm": "217", "sex": "male", "year": "2008"}
+
+
+def fill_form(page: Page, model: str, values: dict[str, str]) -> None:
+    for field, value in values.items():
+        control = page.get_by_test_id(f"input-{model}-{field}")
+        if control.evaluate("el => el.tagName") == "SELECT":
+            control.select_option(label=value)
+        else:
+            control.fill(value)
+
+
+def test_the_page_shows_the_live_release(page: Page, frontend_url: str,
+                                         published: dict[str, object]) -> None:
+    live_sha = published["shas"][-1]
+    page.goto(frontend_url)
+
+    expect(page.get_by_test_id("release-tag")).to_have_text("v2")
+    expect(page.get_by_test_id("release-sha")).to_have_text(live_sha[:7])
+    expect(page.get_by_test_id("release-source")).to_have_text("hub")
+    expect(page.get_by_test_id("release-source-commit")).to_have_text("2" * 7)
+    expect(page.get_by_test_id("source-warning")).to_have_count(0)
+    expect(page.get_by_test_id("status-banner")).to_be_hidden()
+    link = page.locator("a[data-testid=release-sha]")
+    if link.count():  # the backend links the commit when it knows the Hub's URL for it
+        assert live_sha in link.get_attribute("href")
+    assert page.console_errors == []
+
+
+def test_a_prediction_round_trip_shows_the_label_and_its_probabilities(
+    page: Page, frontend_url: str, artifacts_dir: Path,
+) -> None:
+    page.goto(frontend_url)
+    fill_form(page, "species", GENTOO)
+    page.get_by_test_id("predict-species").click()
+
+    expect(page.get_by_test_id("label-species")).to_have_text("Gentoo")
+    bars = page.get_by_test_id("result-species").get_by_test_id("probability")
+    expect(bars).to_have_count(3)
+    assert bars.first.get_attribute("data-class") == "Gentoo"  # most likely class first
+    percents = [float(t.split()[0]) for t in bars.locator(".bar-value").all_inner_texts()]
+    assert abs(sum(percents) - 100) < 0.5 and percents[0] > 50
+
+    fill_form(page, "body_mass", {"species": "Gentoo", "bill_length_mm": "47.5",
+                                  "flipper_length_mm": "217", "sex": "male"})
+    page.get_by_test_id("predict-body_mass").click()
+    expect(page.get_by_test_id("unit-body_mass")).to_have_text("g")
+    grams = float(page.get_by_test_id("value-body_mass").inner_text())
+    assert 3500 < grams < 6500
+
+    page.screenshot(path=artifacts_dir / "frontend-prediction.png", full_page=True)
+    assert page.console_errors == []
+
+
+def test_a_bad_value_shows_the_backends_message_next_to_its_field(
+    page: Page, frontend_url: str, artifacts_dir: Path,
+) -> None:
+    page.goto(frontend_url)
+    fill_form(page, "species", {**GENTOO, "bill_length_mm": "500", "flipper_length_mm": ""})
+    page.get_by_test_id("predict-species").click()
+
+    form = page.get_by_test_id("form-species")
+    too_long = form.locator("[data-field=bill_length_mm]").get_by_test_id(
+        "error-species-bill_length_mm")
+    expect(too_long).to_be_visible()
+    expect(too_long).to_contain_text("59.6")  # the allowed range, from the backend
+    missing = form.locator("[data-field=flipper_length_mm]").get_by_test_id(
+        "error-species-flipper_length_mm")
+    expect(missing).to_be_visible()
+    expect(form.get_by_test_id("error-species-island")).to_be_hidden()
+    expect(page.get_by_test_id("label-species")).to_have_count(0)
+    page.screenshot(path=artifacts_dir / "frontend-field-errors.png", full_page=True)
+
+    fill_form(page, "species", GENTOO)  # fixed: the errors go, the answer comes
+    page.get_by_test_id("predict-species").click()
+    expect(page.get_by_test_id("label-species")).to_have_text("Gentoo")
+    expect(too_long).to_be_hidden()
+
+
+def test_the_history_charts_each_models_primary_metric_per_release(
+    page: Page, frontend_url: str, backend_url: str, published: dict[str, object],
+) -> None:
+    releases = httpx.get(f"{backend_url}/releases").json()
+    page.goto(frontend_url)
+
+    for model in ("species", "body_mass"):
+        points = page.get_by_test_id(f"chart-{model}").get_by_test_id("chart-point")
+        expect(points).to_have_count(2)
+        assert [p.get_attribute("data-release") for p in points.all()] == ["v1", "v2"]
+        expected = [r["primary"][model]["value"] for r in reversed(releases)]
+        assert [float(p.get_attribute("data-value")) for p in points.all()] == expected
+    assert page.get_by_test_id("chart-species").locator("polyline").count() == 1
+
+    rows = page.get_by_test_id("history-table").get_by_test_id("release-row")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("v2")
+    expect(rows.first).to_contain_text("live")
+    assert rows.first.get_attribute("data-sha") == published["shas"][-1]
+
+
+def test_a_banner_says_the_backend_is_down_and_the_page_recovers_when_it_returns(
+    page: Page, frontend_dist: Path, hub_url: str, published: dict[str, object],
+    tmp_path: Path, artifacts_dir: Path,
+) -> None:
+    backend_port = free_port()
+    frontend = frontend_service(frontend_dist, f"http://127.0.0.1:{backend_port}",
+                                tmp_path / "frontend.log").start()
+    backend = backend_service(hub_url, str(published["repo_id"]), tmp_path / "backend",
+                              port=backend_port)
+    try:
+        page.goto(frontend.url)
+        banner = page.get_by_test_id("status-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("Cannot reach the backend")
+        expect(page.get_by_test_id("status-countdown")).to_contain_text("Retrying in")
+        expect(page.get_by_role("heading", name="Live release")).to_be_visible()
+        page.screenshot(path=artifacts_dir / "frontend-backend-down.png", full_page=True)
+
+        backend.start(timeout=90)
+        expect(banner).to_be_hidden(timeout=30_000)
+        expect(page.get_by_test_id("release-tag")).to_have_text("v2")
+    finally:
+        backend.stop()
+        frontend.stop()
+
+
+def test_a_banner_says_why_the_backend_is_not_ready(
+    page: Page, frontend_dist: Path, tmp_path: Path, artifacts_dir: Path,
+) -> None:
+    # The backend's Hub does not answer and it has no cache nor bundled release: it stays up
+    # (/health) but not ready (/ready 503 with the reason).
+    dead_hub = f"http://127.0.0.1:{free_port()}"
+    backend = backend_service(dead_hub, "tests/nowhere", tmp_path / "backend",
+                              port=free_port(), wait_for="/health").start(timeout=90)
+    frontend = None
+    try:
+        frontend = frontend_service(frontend_dist, backend.url, tmp_path / "frontend.log").start()
+        reason = httpx.get(f"{backend.url}/ready").json()["reason"]
+        page.goto(frontend.url)
+
+        banner = page.get_by_test_id("status-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("Backend not ready")
+        expect(page.get_by_test_id("status-message")).to_contain_text(reason)
+        page.screenshot(path=artifacts_dir / "frontend-not-ready.png", full_page=True)
+    finally:
+        if frontend is not None:
+            frontend.stop()
+        backend.stop()
