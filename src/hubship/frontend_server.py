@@ -124,7 +124,8 @@ def _unreachable(status: int, message: str, exc: Exception) -> JSONResponse:
 def ensure_built(frontend_dir: Path) -> Path:
     """Return `frontend_dir/dist`, building it first when missing or older than the sources.
 
-    Runs `npm ci` when `node_modules` is missing, then `npm run build`.
+    Runs `npm ci` when `node_modules` is missing or older than `package-lock.json`, then
+    `npm run build`.
     """
     frontend_dir = Path(frontend_dir).resolve()
     dist = frontend_dir / "dist"
@@ -137,10 +138,18 @@ def ensure_built(frontend_dir: Path) -> Path:
             hint="install Node.js 20+ with npm (e.g. apt-get install nodejs npm), or build "
             f"{frontend_dir} elsewhere and copy its dist/ folder here",
         )
-    if not (frontend_dir / "node_modules").is_dir():
+    if not _dependencies_current(frontend_dir):
         _run([npm, "ci", "--no-audit", "--no-fund"], frontend_dir)
     _run([npm, "run", "build"], frontend_dir)
     return dist
+
+
+def _dependencies_current(frontend_dir: Path) -> bool:
+    installed = frontend_dir / "node_modules" / ".package-lock.json"  # written by npm ci
+    lock = frontend_dir / "package-lock.json"
+    return installed.is_file() and (
+        not lock.is_file() or installed.stat().st_mtime >= lock.stat().st_mtime
+    )
 
 
 def _is_fresh(frontend_dir: Path, dist: Path) -> bool:
