@@ -59,17 +59,18 @@ def infer_input(name: str, column: pd.Series) -> InputSpec:
         return InputSpec(name=name, type=kind, nullable=nullable, min=low, max=high)
     if isinstance(dtype, pd.CategoricalDtype) or ptypes.is_string_dtype(dtype) \
             or ptypes.is_object_dtype(dtype):
+        odd = sorted({type(v).__name__ for v in present
+                      if not isinstance(v, str | int | float | bool | np.generic)})
+        if odd:
+            raise ValueError(
+                f"column {name!r} holds values of type {', '.join(odd)}; "
+                "only text, numbers and booleans can be model inputs"
+            )
         values = [to_native(v) for v in present.unique()]
         if not values:
             raise ValueError(f"column {name!r} has no values at all in the training data")
         if all(isinstance(v, bool) for v in values):
             return InputSpec(name=name, type="boolean", nullable=nullable)
-        if not all(isinstance(v, str | int | float | bool) for v in values):
-            kinds = sorted({type(v).__name__ for v in values})
-            raise ValueError(
-                f"column {name!r} holds values of type {', '.join(kinds)}; "
-                "only text, numbers and booleans can be model inputs"
-            )
         return InputSpec(name=name, type="category", nullable=nullable,
                          values=_sorted_values(values))
     raise ValueError(
