@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -182,10 +183,14 @@ class Registry:
             operations = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(local))
                           for p, local in sorted(files.items())]
             operations += [CommitOperationDelete(path_in_repo=p) for p in sorted(deletions)]
-            info = self.api.create_commit(
-                self.repo_id, operations, commit_message=title, commit_description=description,
-                revision=BRANCH, parent_commit=parent, repo_type="model",
-            )
+            with warnings.catch_warnings():
+                # holdout/*.parquet belong in the release: silence "a data file in a model repo"
+                warnings.filterwarnings("ignore", message=".*data file.*", category=UserWarning)
+                info = self.api.create_commit(
+                    self.repo_id, operations, commit_message=title,
+                    commit_description=description, revision=BRANCH, parent_commit=parent,
+                    repo_type="model",
+                )
             return info.oid
 
         return self._call(commit, doing="commit the release")
@@ -262,8 +267,8 @@ class Registry:
                 f"could not {doing}: it already exists in {where} ({detail})",
                 hint="nothing was overwritten; run again to publish as the next release",
             )
-        if status is not None and status >= 500:
-            return HubUnreachableError(
+        if status is not None and status >= 500:  # the client has already retried these
+            return RegistryError(
                 f"could not {doing}: the Hub at {self.endpoint} failed (HTTP {status})",
                 hint="the Hub has a problem; try again later",
             )
