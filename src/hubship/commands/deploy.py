@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         release = _release_sha(sha)
         url = backend_url or required(settings.backend_url, "BACKEND_URL",
-                                      target=settings.deploy_target)
+                                      needed_by="`hubship verify`")
         answer = verify_live(url, release, timeout=timeout or settings.verify_timeout,
                              interval=interval, replicas=replicas)
         table = Table(title=f"{url} serves", show_header=False)

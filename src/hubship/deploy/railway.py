@@ -21,6 +21,8 @@ from hubship.config import Settings
 from hubship.deploy._http import DEFAULT_RETRY, Endpoint, RetryPolicy, http_client, post
 from hubship.deploy.result import DeployResult, required
 
+NEEDED_BY = "DEPLOY_TARGET=railway"
+
 RAILWAY_API_URL = "https://backboard.railway.com/graphql/v2"
 
 DEPLOY_COMMIT = """\
@@ -57,11 +59,13 @@ def trigger(
     client: httpx.Client | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
 ) -> DeployResult:
-    token = required(settings.railway_token, "RAILWAY_TOKEN", target="railway")
+    token = required(settings.railway_token, "RAILWAY_TOKEN", needed_by=NEEDED_BY)
     variables = {
-        "serviceId": required(settings.railway_service_id, "RAILWAY_SERVICE_ID", target="railway"),
+        "serviceId": required(
+            settings.railway_service_id, "RAILWAY_SERVICE_ID", needed_by=NEEDED_BY
+        ),
         "environmentId": required(
-            settings.railway_environment_id, "RAILWAY_ENVIRONMENT_ID", target="railway"
+            settings.railway_environment_id, "RAILWAY_ENVIRONMENT_ID", needed_by=NEEDED_BY
         ),
     }
     if commit_sha:

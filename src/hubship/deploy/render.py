@@ -16,6 +16,8 @@ from hubship.config import Settings
 from hubship.deploy._http import DEFAULT_RETRY, Endpoint, RetryPolicy, http_client, post
 from hubship.deploy.result import DeployResult, required
 
+NEEDED_BY = "DEPLOY_TARGET=render"
+
 AUTH_HINT = (
     "RENDER_DEPLOY_HOOK is wrong or was regenerated: copy it again from Render "
     "(service -> Settings -> Deploy Hook) into the GitHub secret RENDER_DEPLOY_HOOK"
@@ -36,7 +38,7 @@ def trigger(
     client: httpx.Client | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
 ) -> DeployResult:
-    hook = required(settings.render_deploy_hook, "RENDER_DEPLOY_HOOK", target="render")
+    hook = required(settings.render_deploy_hook, "RENDER_DEPLOY_HOOK", needed_by=NEEDED_BY)
     if urlsplit(hook).scheme not in ("http", "https"):
         raise endpoint_for(settings, hook).error(
             "RENDER_DEPLOY_HOOK is not a URL",

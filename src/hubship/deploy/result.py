@@ -24,7 +24,7 @@ class DeployResult:
     deployment_id: str | None = None
 
 
-def required(value: str | SecretStr | None, name: str, *, target: str) -> str:
+def required(value: str | SecretStr | None, name: str, *, needed_by: str) -> str:
     """The setting's value, or a ConfigError naming it and where to set it.
 
     An empty string counts as missing: GitHub passes an unset secret or variable as "".
@@ -35,7 +35,7 @@ def required(value: str | SecretStr | None, name: str, *, target: str) -> str:
         return value
     kind = "secret" if name in _GITHUB_SECRETS else "variable"
     raise ConfigError(
-        f"{name} is not set, and DEPLOY_TARGET={target} needs it",
+        f"{name} is not set, and {needed_by} needs it",
         hint=f"in GitHub, add the {kind} {name} to the `production` environment "
         f"(Settings -> Environments -> production -> Environment {kind}s); "
         f"locally, export {name}=...",

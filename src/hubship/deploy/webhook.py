@@ -20,6 +20,8 @@ from hubship.deploy._http import (
 )
 from hubship.deploy.result import DeployResult, required
 
+NEEDED_BY = "DEPLOY_TARGET=webhook"
+
 AUTH_HINT = (
     "ADMIN_TOKEN differs from the backend's: set the GitHub secret ADMIN_TOKEN to the value of "
     "the backend's ADMIN_TOKEN variable (in Railway, Render or your .env)"
@@ -39,8 +41,8 @@ def trigger(
     client: httpx.Client | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
 ) -> DeployResult:
-    backend = required(settings.backend_url, "BACKEND_URL", target="webhook").rstrip("/")
-    token = required(settings.admin_token, "ADMIN_TOKEN", target="webhook")
+    backend = required(settings.backend_url, "BACKEND_URL", needed_by=NEEDED_BY).rstrip("/")
+    token = required(settings.admin_token, "ADMIN_TOKEN", needed_by=NEEDED_BY)
     url = f"{backend}/admin/reload"
     endpoint = Endpoint("the backend", url, AUTH_HINT, settings.secrets(), STATUS_HINTS)
     with http_client(client) as http:
