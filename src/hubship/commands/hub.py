@@ -5,9 +5,10 @@ from typing import Annotated
 
 import typer
 
-from hubship.config import LOCAL_HUB_PORT
-
-DEFAULT_MAX_BODY_BYTES = 2 * 1024**3  # same as hubship.hub.app (not imported: fast CLI start)
+# Same values as hubship.config.LOCAL_HUB_PORT and hubship.hub.app.DEFAULT_MAX_BODY_BYTES; not
+# imported, so that every `hubship` command starts without loading pydantic-settings or FastAPI.
+LOCAL_HUB_PORT = 8900
+DEFAULT_MAX_BODY_BYTES = 2 * 1024**3
 
 
 def register(app: typer.Typer) -> None:

@@ -28,10 +28,12 @@ class HubHTTPError(Exception):
     status = 500
     code: str | None = None
 
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None,
+                 body: dict[str, object] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
+        self.body = body or {}  # extra JSON fields next to "error"
 
 
 class BadRequest(HubHTTPError):
@@ -98,4 +100,4 @@ async def handle_hub_error(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="hubship hub"'
     if request.method == "HEAD":
         return JSONResponse(None, status_code=exc.status, headers=headers)
-    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+    return JSONResponse({**exc.body, "error": exc.message}, status_code=exc.status, headers=headers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from typing import Any
+from typing import IO, Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +12,7 @@ from hubship.hub.commit_body import parse_commit
 from hubship.hub.deps import JsonBody, ReadableRepo, StoreDep, WriteAccess
 from hubship.hub.errors import BadRequest
 from hubship.hub.routes_repos import REPO
+from hubship.hub.storage import Commit, Repo, Store
 from hubship.hub.validation import check_repo_path
 
 router = APIRouter()
@@ -72,11 +73,12 @@ async def commit(repo: ReadableRepo, store: StoreDep, revision: str,
     }
 
 
-def _commit_from_body(store, repo, revision, body):
+def _commit_from_body(store: Store, repo: Repo, branch: str, body: IO[bytes]) -> Commit:
+    """Stage the body's files, publish the blobs, then commit (in a worker thread)."""
     with store.blobs.staging() as staging:
         header, operations = parse_commit(body, staging)
         staging.publish()
         return store.commit(
-            repo, revision, operations, title=header.summary, message=header.description,
+            repo, branch, operations, title=header.summary, message=header.description,
             parent=header.parent_commit,
         )

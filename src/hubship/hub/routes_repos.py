@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from hubship.hub.deps import JsonBody, ReadableRepo, StoreDep, WriteAccess, readable_repo
-from hubship.hub.errors import BadRequest, Forbidden
+from hubship.hub.errors import BadRequest, Conflict, Forbidden
 from hubship.hub.serialize import ref_entry, repo_info
 from hubship.hub.storage import DEFAULT_BRANCH, Repo, Store
 from hubship.hub.validation import check_namespace, check_ref_name, check_repo_part
@@ -44,9 +44,13 @@ def create_repo(request: Request, store: StoreDep, body: JsonBody = None) -> dic
     private = body.get("private")
     if body.get("visibility") is not None:
         private = body["visibility"] == "private"
-    repo = store.create_repo(namespace, name, private=bool(private))
-    base = str(request.base_url).rstrip("/")
-    return {"url": f"{base}/{repo.repo_id}", "name": repo.repo_id, "id": f"{repo.id:024x}"}
+    url = f"{str(request.base_url).rstrip('/')}/{namespace}/{name}"
+    try:
+        repo = store.create_repo(namespace, name, private=bool(private))
+    except Conflict as exc:
+        exc.body["url"] = url  # the client reads it when called with exist_ok=True
+        raise
+    return {"url": url, "name": repo.repo_id, "id": f"{repo.id:024x}"}
 
 
 @router.delete("/api/repos/delete", dependencies=[WriteAccess])

@@ -175,7 +175,7 @@ class Store:
             except sqlite3.IntegrityError:
                 raise Conflict(
                     f"You already created this model repo: {namespace}/{name} "
-                    "(pass exist_ok=True to reuse it)"
+                    "(pass exist_ok=True to reuse it)", body={"name": f"{namespace}/{name}"},
                 ) from None
             repo = Repo(cur.lastrowid or 0, namespace, name, private, now)
             oid = self._insert_commit(db, repo, {}, None, "initial commit", "", now)
