@@ -66,7 +66,11 @@ def hf_cache(tmp_path: Path) -> Path:
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("HF_TOKEN", "HF_REPO_ID", "ADMIN_TOKEN", "HF_WEBHOOK_SECRET", "DEPLOY_TARGET",
                  "BACKEND_URL", "RAILWAY_TOKEN", "RENDER_DEPLOY_HOOK", "GITHUB_OUTPUT",
-                 "GITHUB_STEP_SUMMARY", "MODEL_REVISION"):
+                 "GITHUB_STEP_SUMMARY", "MODEL_REVISION", "RAILWAY_SERVICE_ID",
+                 "RAILWAY_ENVIRONMENT_ID", "RAILWAY_API_URL", "HUBSHIP_RELEASE_SHA",
+                 "HUBSHIP_DEPLOY_COMMIT", "HUBSHIP_VERIFY_REPLICAS", "HUBSHIP_ASSETS_DIR",
+                 "MODEL_POLL_SECONDS", "CORS_ORIGINS", "HUBSHIP_SIGNING_KEY",
+                 "HUBSHIP_VERIFY_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUBSHIP_HOME", str(tmp_path / ".hubship"))
 

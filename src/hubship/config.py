@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     railway_service_id: str | None = None
     railway_environment_id: str | None = None
     render_deploy_hook: SecretStr | None = None
+    railway_api_url: str = Field("https://backboard.railway.com/graphql/v2", alias="RAILWAY_API_URL")
     verify_timeout: float = Field(300, alias="HUBSHIP_VERIFY_TIMEOUT", gt=0)
 
     @property

@@ -107,7 +107,8 @@ def run_pipeline(
             return None
         from hubship.deploy import trigger
 
-        result = trigger(settings, sha=summary.sha)
+        result = trigger(settings, sha=summary.sha,
+                         commit_sha=os.environ.get("HUBSHIP_DEPLOY_COMMIT"))
         return getattr(result, "detail", None) or f"{settings.deploy_target} triggered"
 
     def verify() -> str | None:
