@@ -23,7 +23,8 @@ DeployTarget = Literal["railway", "render", "webhook", "none"]
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=None, extra="ignore", case_sensitive=False, populate_by_name=True
+        env_file=None, extra="ignore", case_sensitive=False, populate_by_name=True,
+        env_ignore_empty=True,  # GitHub passes an unset secret or variable as ""
     )
 
     # Registry (the Hugging Face Hub, or the embedded local hub)
@@ -59,13 +60,16 @@ class Settings(BaseSettings):
     railway_service_id: str | None = None
     railway_environment_id: str | None = None
     render_deploy_hook: SecretStr | None = None
-    railway_api_url: str = Field("https://backboard.railway.com/graphql/v2", alias="RAILWAY_API_URL")
+    railway_api_url: str = Field(
+        "https://backboard.railway.com/graphql/v2", alias="RAILWAY_API_URL"
+    )
+    github_actions: bool = Field(False, alias="GITHUB_ACTIONS")
     verify_timeout: float = Field(300, alias="HUBSHIP_VERIFY_TIMEOUT", gt=0)
 
     @property
     def uses_local_hub(self) -> bool:
-        """No endpoint and no token: the embedded local hub is the registry."""
-        return not self.hf_endpoint and self.hf_token is None
+        """No endpoint and no token: the embedded local hub is the registry (never in CI)."""
+        return not self.hf_endpoint and self.hf_token is None and not self.github_actions
 
     @property
     def endpoint(self) -> str:
@@ -94,6 +98,16 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.hf_token.get_secret_value() if self.hf_token else None
+
+    def write_token(self) -> str | None:
+        """The token for publishing; a ConfigError when a real Hub would need one."""
+        if self.token is None and not self.hf_endpoint and not self.uses_local_hub:
+            raise ConfigError(
+                "HF_TOKEN is not set, so nothing can be published to huggingface.co",
+                hint="create a write token at huggingface.co/settings/tokens and add it as the "
+                "HF_TOKEN secret (GitHub: Settings > Secrets and variables > Actions)",
+            )
+        return self.token
 
     @property
     def cors_origin_list(self) -> list[str]:
