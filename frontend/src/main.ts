@@ -22,7 +22,8 @@ async function check(): Promise<void> {
   try {
     const ready = await getReady();
     if (!ready.ready) {
-      showBanner("not-ready", `The backend is up but not ready: ${ready.reason ?? "no model loaded yet"}.`);
+      const reason = (ready.reason ?? "no model is loaded yet").replace(/\.$/, "");
+      showBanner("not-ready", `${reason}.`);
       return schedule(RETRY_SECONDS, true);
     }
     if ((ready.sha ?? "bundled") !== loadedSha) await loadAll();
@@ -56,7 +57,7 @@ function schedule(seconds: number, countdown: boolean): void {
   let left = seconds;
   const tick = () => {
     if (left <= 0) return void check();
-    if (countdown) setCountdown(`Retrying in ${left} s…`);
+    if (countdown) setCountdown(`Checking again in ${left} s…`);
     left -= 1;
     timer = window.setTimeout(tick, 1000);
   };
@@ -70,7 +71,7 @@ function showBanner(state: "down" | "not-ready", message: string): void {
   retry.addEventListener("click", () => void check());
   const stale = loadedSha ? h("span", { class: "small" }, " The panels below show the last answer received.") : "";
   banner.replaceChildren(
-    h("strong", {}, state === "down" ? "Backend unavailable. " : "Backend not ready. "),
+    h("strong", {}, state === "down" ? "Backend unavailable. " : "Backend up but not ready: "),
     h("span", { "data-testid": "status-message" }, message),
     " ",
     h("span", { class: "countdown", "data-testid": "status-countdown" }),

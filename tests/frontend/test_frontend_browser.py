@@ -130,7 +130,7 @@ def test_a_banner_says_the_backend_is_down_and_the_page_recovers_when_it_returns
         banner = page.get_by_test_id("status-banner")
         expect(banner).to_be_visible()
         expect(banner).to_contain_text("Cannot reach the backend")
-        expect(page.get_by_test_id("status-countdown")).to_contain_text("Retrying in")
+        expect(page.get_by_test_id("status-countdown")).to_contain_text("Checking again in")
         expect(page.get_by_role("heading", name="Live release")).to_be_visible()
         page.screenshot(path=artifacts_dir / "frontend-backend-down.png", full_page=True)
 
@@ -158,7 +158,7 @@ def test_a_banner_says_why_the_backend_is_not_ready(
 
         banner = page.get_by_test_id("status-banner")
         expect(banner).to_be_visible()
-        expect(banner).to_contain_text("Backend not ready")
+        expect(banner).to_contain_text("not ready")
         expect(page.get_by_test_id("status-message")).to_contain_text(reason)
         page.screenshot(path=artifacts_dir / "frontend-not-ready.png", full_page=True)
     finally:
