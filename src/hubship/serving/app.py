@@ -47,16 +47,21 @@ class RedactSecrets(logging.Filter):
 
 
 def configure_logging(settings: Settings) -> None:
+    """Give hubship's loggers a redacting handler, unless the host already set up logging."""
     logger = logging.getLogger("hubship")
-    if not logger.handlers:
+    ours = [h for h in logger.handlers if getattr(h, "hubship", False)]
+    if not ours and (logging.getLogger().handlers or logger.handlers):
+        return  # the embedding program (or pytest) owns logging
+    if not ours:
         handler = logging.StreamHandler()
+        handler.hubship = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
-    for handler in logger.handlers:
-        handler.filters = [f for f in handler.filters if not isinstance(f, RedactSecrets)]
-        handler.addFilter(RedactSecrets(settings.secrets()))
+        ours = [handler]
+    for handler in ours:
+        handler.filters = [RedactSecrets(settings.secrets())]
 
 
 def _enable_fast_sklearn() -> None:

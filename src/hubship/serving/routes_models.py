@@ -83,8 +83,9 @@ async def predict(name: str, request: Request) -> Response:
     if predictor is None:
         app_state.metrics.observe(UNKNOWN_MODEL, 404, perf_counter() - started)
         return _unknown(active, name)
+    body = await request.body()
     try:
-        records, batched = predictor.parser.parse(await request.body())
+        records, batched = predictor.parser.parse(body)
         if len(records) <= INLINE_ROWS:
             outputs = predictor.predict(records)
         else:
@@ -98,11 +99,11 @@ async def predict(name: str, request: Request) -> Response:
         message = redact(f"model {name!r} failed: {type(exc).__name__}: {exc}")
         return detail(message, 500)
     model_set = active.model_set
-    body: dict[str, Any] = {"model": name, "sha": model_set.sha, "release": model_set.release}
+    answer: dict[str, Any] = {"model": name, "sha": model_set.sha, "release": model_set.release}
     if batched:
-        body["predictions"] = outputs
+        answer["predictions"] = outputs
     else:
-        body["prediction"] = outputs[0]
-    response = Response(orjson.dumps(body), media_type="application/json")
+        answer["prediction"] = outputs[0]
+    response = Response(orjson.dumps(answer), media_type="application/json")
     app_state.metrics.observe(name, 200, perf_counter() - started)
     return response

@@ -28,6 +28,7 @@ NUMBERS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
 CLASSIFIER_INPUTS = [*NUMBERS, "island"]
 REGRESSOR_INPUTS = ["flipper_length_mm", "bill_length_mm", "island"]
 
+ADMIN_TOKEN = "admin-secret-for-tests"
 GOOD_PENGUIN = {"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181,
                 "island": "Torgersen"}
 GOOD_MASS_INPUT = {"flipper_length_mm": 210, "bill_length_mm": 45.0, "island": "Biscoe"}
@@ -124,3 +125,8 @@ def publish(hf_api, repo_id: str, release_dir: Path, release: int) -> str:
                                   commit_message=f"release v{release}")
     hf_api.create_tag(repo_id, tag=f"v{release}", revision=commit.oid)
     return commit.oid
+
+
+def log_text(service) -> str:
+    """Everything a started `hubship.services.Service` wrote to its log."""
+    return service.log_path.read_text(errors="replace") if service.log_path else ""

@@ -1,0 +1,56 @@
+"""Backend fixtures: hand-built releases, publishing with the real client, and a real
+uvicorn backend subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from backend_releases import build_release, publish
+
+from hubship.services import Service, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def release_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """Release directories v1 and v2 (different fits, so different files and shas)."""
+    base = tmp_path_factory.mktemp("releases")
+    dirs = {}
+    for number in (1, 2):
+        dirs[number] = base / f"v{number}"
+        build_release(dirs[number], release=number, seed=number - 1)
+    return dirs
+
+
+@pytest.fixture
+def published(hf_api, repo_id: str, release_dirs: dict[int, Path]) -> dict[int, str]:
+    """`repo_id` on the session hub with v1 published; returns {release: sha}."""
+    return {1: publish(hf_api, repo_id, release_dirs[1], 1)}
+
+
+@pytest.fixture
+def start_backend(tmp_path: Path) -> Iterator[Callable[..., Service]]:
+    """Start `uvicorn backend.main:app` with the given environment; stopped at teardown."""
+    started: list[Service] = []
+
+    def start(env: dict[str, str], *, name: str = "backend") -> Service:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        service = Service(
+            name, [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1",
+                   "--port", str(port), "--no-access-log"],
+            url=url, health_url=f"{url}/health", cwd=ROOT,
+            env={"HF_HUB_DISABLE_TELEMETRY": "1", "HUBSHIP_ASSETS_DIR": str(tmp_path / "none"),
+                 **env},
+            log_path=tmp_path / f"{name}-{len(started)}.log",
+        )
+        started.append(service)
+        return service.start(timeout=60)
+
+    yield start
+    for service in started:
+        service.stop()

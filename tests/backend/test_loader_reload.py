@@ -1,0 +1,75 @@
+"""The loader and reloads against the session's local hub (real huggingface_hub client)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from backend_releases import ADMIN_TOKEN, publish
+from fastapi.testclient import TestClient
+
+from hubship.config import Settings
+from hubship.errors import IntegrityError, RevisionNotFound
+from hubship.loader import load_from_cache, load_from_hub, load_release
+from hubship.services import free_port
+from hubship.serving.app import create_app
+
+
+def hub_settings(endpoint: str, repo_id: str, home: Path, **extra) -> Settings:
+    return Settings(hf_endpoint=endpoint, hf_repo_id=repo_id, hubship_home=home,
+                    HUBSHIP_ASSETS_DIR=home / "no-assets", **extra)
+
+
+def test_a_missing_revision_is_a_configuration_error(hf_api, hub_url, repo_id, published,
+                                                     tmp_path):
+    settings = hub_settings(hub_url, repo_id, tmp_path, model_revision="v99")
+    with pytest.raises(RevisionNotFound, match="revision not found") as missing:
+        load_release(settings, api=hf_api)
+    assert "MODEL_REVISION" in missing.value.hint
+    with TestClient(create_app(settings, hf_api=hf_api)) as client:
+        ready = client.get("/ready")
+        assert ready.status_code == 503 and "revision not found" in ready.json()["reason"]
+
+
+def test_a_tampered_cache_is_refused_offline(hf_api, hub_url, repo_id, published, tmp_path,
+                                             caplog):
+    settings = hub_settings(hub_url, repo_id, tmp_path)
+    loaded = load_from_hub(settings, api=hf_api)
+    assert load_from_cache(settings).sha == loaded.sha == published[1]
+    model_file = loaded.path / "models" / "body_mass.joblib"
+    model_file.resolve().write_bytes(b"not the model")
+
+    offline = hub_settings(f"http://127.0.0.1:{free_port()}", repo_id, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="hubship"), pytest.raises(IntegrityError):
+        load_from_cache(offline)
+    assert "cached file rejected, not loading it: models/body_mass.joblib: size" in caplog.text
+
+
+def test_reload_never_moves_to_an_older_release_unless_pinned(hf_api, hub_url, repo_id,
+                                                              published, release_dirs,
+                                                              tmp_path):
+    v2 = publish(hf_api, repo_id, release_dirs[2], 2)
+    settings = hub_settings(hub_url, repo_id, tmp_path, admin_token=ADMIN_TOKEN)
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with TestClient(create_app(settings, hf_api=hf_api)) as client:
+        assert client.get("/version").json()["release"] == 2
+        # main moves back to v1's files (a manifest saying release 1) without a new release
+        hf_api.upload_folder(folder_path=release_dirs[1], repo_id=repo_id,
+                             commit_message="put v1 back by hand")
+        refused = client.post("/admin/reload", headers=auth)
+        assert refused.status_code == 409
+        assert "older than the served v2" in refused.json()["detail"]
+        assert client.get("/version").json()["sha"] == v2
+
+        pinned = client.post("/admin/reload", headers=auth, json={"revision": "v1"})
+        assert pinned.json() == {"status": "reloaded", "sha": published[1], "previous_sha": v2}
+        version = client.get("/version").json()
+        assert (version["release"], version["tag"], version["revision"]) == (1, "v1", "v1")
+
+        releases = client.get("/releases").json()
+        assert [r["tag"] for r in releases] == ["v2", "v1"]
+        assert releases[0]["title"] == "release v2"
+        metrics = client.get("/metrics").text
+        assert 'hubship_reloads_total{outcome="refused"} 1.0' in metrics
+        assert 'hubship_reloads_total{outcome="reloaded"} 1.0' in metrics

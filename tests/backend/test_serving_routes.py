@@ -1,0 +1,157 @@
+"""Route details, in process (fastapi TestClient): validation messages, limits, admin and
+webhook checks, scikit-learn version refusal, the atomic swap."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from backend_releases import ADMIN_TOKEN, GOOD_PENGUIN, build_release
+from fastapi.testclient import TestClient
+
+from hubship.config import Settings
+from hubship.loader import IncompatibleRelease, load_bundled
+from hubship.services import free_port
+from hubship.serving.app import RedactSecrets, create_app
+from hubship.serving.state import Active
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("assets")
+    build_release(path, release=4)
+    return path
+
+
+def offline_settings(tmp_path: Path, assets: Path, **extra) -> Settings:
+    """A backend whose Hub is down, so it serves the bundled release."""
+    return Settings(hf_endpoint=f"http://127.0.0.1:{free_port()}", hf_repo_id="team/penguins",
+                    hubship_home=tmp_path / "home", HUBSHIP_ASSETS_DIR=assets, **extra)
+
+
+@pytest.fixture
+def client(tmp_path: Path, assets: Path):
+    settings = offline_settings(tmp_path, assets, admin_token=ADMIN_TOKEN,
+                                hf_webhook_secret="hook-secret", HUBSHIP_MAX_BODY_BYTES=2000)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def errors(response) -> dict[tuple, str]:
+    assert response.status_code == 422, response.text
+    return {tuple(e["loc"]): e["msg"] for e in response.json()["detail"]}
+
+
+def test_bad_fields_name_the_field_and_what_is_allowed(client):
+    found = errors(client.post("/models/species/predict", json={
+        **GOOD_PENGUIN, "island": "Mars", "bill_length_mm": 500, "wings": 2}))
+    assert found[("body", "island")] == \
+        "island must be one of 'Biscoe', 'Dream', 'Torgersen'; got 'Mars'"
+    assert found[("body", "bill_length_mm")].startswith("bill_length_mm must be a number between")
+    assert found[("body", "bill_length_mm")].endswith("; got 500")
+    assert "unknown field 'wings'" in found[("body", "wings")]
+
+    missing = dict(GOOD_PENGUIN)
+    del missing["flipper_length_mm"]
+    found = errors(client.post("/models/species/predict", json=[GOOD_PENGUIN, missing]))
+    assert list(found) == [("body", 1, "flipper_length_mm")]
+    assert found[("body", 1, "flipper_length_mm")].startswith("flipper_length_mm is required")
+
+    assert "not valid JSON" in errors(client.post("/models/species/predict", content=b"{"))[
+        ("body",)]
+    assert "empty" in errors(client.post("/models/species/predict", json=[]))[("body",)]
+    assert "JSON object" in errors(client.post("/models/species/predict", json=[3]))[("body", 0)]
+
+
+def test_predictions_carry_the_release(client):
+    one = client.post("/models/species/predict", json=GOOD_PENGUIN).json()
+    assert one["release"] == 4 and one["prediction"]["label"] in {"Adelie", "Chinstrap", "Gentoo"}
+    many = client.post("/models/species/predict", json=[GOOD_PENGUIN] * 3).json()
+    assert len(many["predictions"]) == 3
+    unknown = client.post("/models/penguin/predict", json=GOOD_PENGUIN)
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "unknown model 'penguin'; available: body_mass, species"
+
+
+def test_body_limit(client):
+    too_big = client.post("/models/species/predict", json=[GOOD_PENGUIN] * 50)
+    assert too_big.status_code == 413 and "2000 bytes" in too_big.json()["detail"]
+    chunked = client.post("/models/species/predict",
+                          content=iter([b"[" + b" " * 1500, b" " * 1500 + b"]"]))
+    assert chunked.status_code == 413
+
+
+def test_admin_reload_needs_the_token(client, tmp_path, assets):
+    assert client.post("/admin/reload").status_code == 401
+    assert client.post("/admin/reload",
+                       headers={"Authorization": "Bearer wrong"}).status_code == 401
+    failed = client.post("/admin/reload", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert failed.status_code == 502 and "did not answer" in failed.json()["detail"]
+    assert client.get("/version").json()["source"] == "bundled"  # the current release stays
+
+    with TestClient(create_app(offline_settings(tmp_path, assets))) as no_admin:
+        assert no_admin.post("/admin/reload").status_code == 404
+        assert no_admin.post("/hooks/huggingface", json={}).status_code == 404
+
+
+def test_webhook_acts_only_for_this_repo_and_the_watched_ref(client):
+    def hook(payload, secret="hook-secret"):
+        return client.post("/hooks/huggingface", json=payload,
+                           headers={"X-Webhook-Secret": secret})
+
+    event = {"event": {"action": "update", "scope": "repo.content"},
+             "repo": {"type": "model", "name": "team/penguins"},
+             "updatedRefs": [{"ref": "refs/heads/main", "newSha": "a" * 40}]}
+    assert hook(event, secret="nope").status_code == 401
+    other_repo = hook({**event, "repo": {"type": "model", "name": "someone/else"}})
+    assert other_repo.json()["status"] == "ignored" and "not this repo" in \
+        other_repo.json()["reason"]
+    other_ref = hook({**event, "updatedRefs": [{"ref": "refs/heads/dev"}]})
+    assert other_ref.json() == {"status": "ignored", "reason": "main did not move"}
+    acted = hook(event)
+    assert acted.status_code == 202 and acted.json()["status"] == "reloading"
+
+
+def test_sklearn_mismatch_is_refused_unless_allowed(tmp_path, caplog):
+    import sklearn
+
+    assets = tmp_path / "old-assets"
+    build_release(assets, release=1, sklearn_version="0.24.2")
+    settings = offline_settings(tmp_path, assets)
+    with pytest.raises(IncompatibleRelease) as refused:
+        load_bundled(settings)
+    assert "scikit-learn 0.24.2" in str(refused.value)
+    assert f"scikit-learn {sklearn.__version__}" in str(refused.value)
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/ready")
+        assert ready.status_code == 503 and "0.24.2" in ready.json()["reason"]
+
+    allowed = offline_settings(tmp_path, assets, HUBSHIP_ALLOW_SKLEARN_MISMATCH=True)
+    with caplog.at_level(logging.WARNING, logger="hubship"):
+        assert load_bundled(allowed).source == "bundled"
+    assert "loading anyway" in caplog.text
+
+
+def test_a_request_keeps_the_release_it_started_with(tmp_path, assets):
+    """The swap replaces one reference; an Active grabbed before it stays whole and usable."""
+    other = tmp_path / "v5"
+    build_release(other, release=5, seed=3)
+    app = create_app(offline_settings(tmp_path, assets))
+    with TestClient(app):
+        state = app.state.serving
+        in_flight = state.active
+        newer = Active.build(load_bundled(offline_settings(tmp_path, other)))
+        assert state.swap(newer) is in_flight and state.active is newer
+        predictor = in_flight.predictors["species"]
+        records, _ = predictor.parser.parse(b'{"bill_length_mm": 39, "bill_depth_mm": 18, '
+                                            b'"flipper_length_mm": 181, "island": "Dream"}')
+        assert predictor.predict(records)[0]["label"] == "Adelie"
+        assert in_flight.model_set.release == 4 and newer.model_set.release == 5
+
+
+def test_log_filter_removes_secrets():
+    record = logging.LogRecord("hubship", logging.INFO, __file__, 1,
+                               "token %s and Bearer abc.def", (ADMIN_TOKEN,), None)
+    RedactSecrets([ADMIN_TOKEN]).filter(record)
+    assert ADMIN_TOKEN not in record.getMessage() and "abc.def" not in record.getMessage()
