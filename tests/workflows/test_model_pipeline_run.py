@@ -1,0 +1,111 @@
+"""The model pipeline workflow, run for real: its `run:` steps in order in a temporary clone,
+with its secrets and variables mapped to a local hub and a local backend. Production must
+serve the sha the publish step reported; a second run with no change publishes nothing and
+skips the deploy job."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import pytest
+from actions_runner import Context, StepRun, base_environment, job_order, load, run_job
+
+from hubship.services import Service, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW = ROOT / ".github" / "workflows" / "model_pipeline.yml"
+ADMIN_TOKEN = "workflow-test-admin-token"
+
+pytestmark = pytest.mark.slow
+
+
+def _is_install(step: dict) -> bool:
+    """Dependency installs: the test's virtualenv already holds the pinned requirements."""
+    return "pip install" in step["run"]
+
+
+def test_the_test_environment_has_the_pinned_requirements():
+    """What the skipped install steps would install is what the steps run with."""
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" not in line:
+            continue
+        name, pinned = line.split("==")
+        assert version(name.split("[")[0]) == pinned, f"{name}: installed != pinned {pinned}"
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    target = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(target)], check=True)
+    return target
+
+
+def _run_workflow(clone: Path, context: Context, env: dict[str, str],
+                  log: list[StepRun]) -> dict[str, dict[str, str] | None]:
+    workflow = load(clone / ".github" / "workflows" / "model_pipeline.yml")
+    results: dict[str, dict[str, str] | None] = {}
+    for job_id in job_order(workflow):
+        outputs = run_job(workflow, job_id, context, cwd=clone, base_env=env, skip=_is_install,
+                          log=log)
+        results[job_id] = outputs
+        context.needs[job_id] = outputs or {}
+    return results
+
+
+def test_workflow_publishes_deploys_and_production_serves_the_new_sha(
+    hub_url: str, repo_id: str, clone: Path, tmp_path: Path,
+):
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    python_path = f"{clone / 'src'}:{clone}"
+    port = free_port()
+    backend = Service(
+        "backend", [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1",
+                    "--port", str(port), "--no-access-log"],
+        url=f"http://127.0.0.1:{port}", health_url=f"http://127.0.0.1:{port}/health", cwd=clone,
+        env={"HF_ENDPOINT": hub_url, "HF_REPO_ID": repo_id, "ADMIN_TOKEN": ADMIN_TOKEN,
+             "HUBSHIP_HOME": str(tmp_path / "backend-home"), "PYTHONPATH": python_path,
+             "HUBSHIP_ASSETS_DIR": str(tmp_path / "no-bundled-models")},
+        log_path=tmp_path / "backend.log",
+    )
+    context = Context(
+        secrets={"HF_TOKEN": "", "ADMIN_TOKEN": ADMIN_TOKEN},
+        vars={"HF_REPO_ID": repo_id, "HF_ENDPOINT": hub_url, "DEPLOY_TARGET": "webhook",
+              "BACKEND_URL": backend.url},
+        inputs={"force": "false"},
+        github={"sha": head, "ref": "refs/heads/main"},
+    )
+    env = base_environment({
+        "PATH": f"{Path(sys.executable).parent}:{base_environment({})['PATH']}",
+        "PYTHONPATH": python_path, "HUBSHIP_HOME": str(tmp_path / "runner-home"),
+        "GITHUB_SHA": head, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    })
+    log: list[StepRun] = []
+    with backend:
+        assert httpx.get(f"{backend.url}/ready").status_code == 503  # nothing published yet
+
+        first = _run_workflow(clone, context, env, log)
+        published = first["train-and-publish"]
+        assert published["changed"] == "true"
+        assert published["tag"] == "v1"
+        assert len(published["sha"]) == 40
+        assert first["deploy"] is not None, "the deploy job must run for a new release"
+        served = httpx.get(f"{backend.url}/version").json()
+        assert served["sha"] == published["sha"]
+        assert served["tag"] == "v1"
+        assert served["source"] == "hub"
+
+        context.needs.clear()
+        second = _run_workflow(clone, context, env, log)
+        assert second["train-and-publish"]["changed"] == "false"
+        assert second["deploy"] is None, "an unchanged release must skip the deploy job"
+        assert httpx.get(f"{backend.url}/version").json()["sha"] == published["sha"]
+
+    ran = [f"{s.job}: {s.name}" for s in log]
+    assert ran[:2] == ["train-and-publish: Train", "train-and-publish: Gate and publish to the Hub"]
+    assert "deploy: Verify production serves the release" in ran
