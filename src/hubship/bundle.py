@@ -36,6 +36,13 @@ from pydantic import ValidationError
 
 from hubship import holdout, provenance, schema
 from hubship import metrics as metric_registry  # `add` has a parameter called `metrics`
+from hubship.bundle_checks import (
+    Problem,
+    check_fitted,
+    check_frames,
+    check_metrics,
+    check_target,
+)
 from hubship.errors import BundleError
 from hubship.manifest import (
     MANIFEST_FILE,
@@ -132,7 +139,7 @@ class Bundle:
                 task=task, primary_metric=primary_metric, tolerance=tolerance,
                 metric_names=metrics, unit=unit,
             )
-        except _Problem as problem:
+        except Problem as problem:
             raise BundleError(f"model {name!r}: {problem.message}", hint=problem.hint) from None
         self._staged[name] = staged
         return staged.entry
@@ -143,17 +150,17 @@ class Bundle:
         unit: str | None,
     ) -> _Staged:
         if task not in TASKS:
-            raise _Problem(f"unknown task {task!r}", "use task='classification' or 'regression'")
-        _check_fitted(model, task)
-        X_holdout = _check_frames(model, X_train, X_holdout, y_holdout)
-        target = _check_target(task, model, X_train, y_holdout)
-        names = _check_metrics(task, model, metric_names, primary_metric, tolerance)
+            raise Problem(f"unknown task {task!r}", "use task='classification' or 'regression'")
+        check_fitted(model, task)
+        X_holdout = check_frames(model, X_train, X_holdout, y_holdout)
+        target = check_target(task, model, X_train, y_holdout)
+        names = check_metrics(task, model, metric_names, primary_metric, tolerance)
 
         try:
             inputs = schema.infer_inputs(X_train)
             output = schema.infer_output(task, model, target, unit=unit)
         except ValueError as exc:
-            raise _Problem(f"X_train: {exc}", "fix the training frame's columns") from None
+            raise Problem(f"X_train: {exc}", "fix the training frame's columns") from None
 
         model_bytes = _pickle(model)
         holdout_bytes = holdout.holdout_bytes(X_holdout, y_holdout, target=target)
@@ -162,8 +169,8 @@ class Bundle:
         try:
             values = metric_registry.compute_metrics(task, model, X_saved, y_saved, names=names)
         except ValueError as exc:
-            raise _Problem(f"scoring the holdout set failed: {exc}",
-                           "check the holdout set matches what the model was trained on") from None
+            raise Problem(f"scoring the holdout set failed: {exc}",
+                          "check the holdout set matches what the model was trained on") from None
         try:
             entry = ModelEntry(
                 file=f"models/{name}.joblib",
@@ -182,8 +189,8 @@ class Bundle:
                 holdout=_ref(f"holdout/{name}.parquet", holdout_bytes),
             )
         except ValidationError as exc:
-            raise _Problem(f"does not make a valid manifest entry: {exc}",
-                           "report this as a hubship bug") from None
+            raise Problem(f"does not make a valid manifest entry: {exc}",
+                          "report this as a hubship bug") from None
         return _Staged(entry, model_bytes, holdout_bytes)
 
     # ---- saving --------------------------------------------------------------------------
@@ -244,132 +251,16 @@ class Bundle:
         manifest.write(folder)
 
 
-
-class _Problem(Exception):
-    """One thing wrong with a model being added; `add` turns it into a BundleError."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
-def _check_fitted(model: Any, task: str) -> None:
-    from sklearn.base import is_classifier, is_regressor
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_is_fitted
-
-    try:
-        check_is_fitted(model)
-    except NotFittedError:
-        raise _Problem("the model is not fitted", "call model.fit(X_train, y_train) first") \
-            from None
-    except TypeError:
-        raise _Problem(f"{type(model).__name__} is not a scikit-learn estimator",
-                       "pass a fitted scikit-learn estimator or Pipeline") from None
-    if task == "classification" and is_regressor(model):
-        raise _Problem("task is 'classification' but the model is a regressor",
-                       "use task='regression' or a classifier")
-    if task == "regression" and is_classifier(model):
-        raise _Problem("task is 'regression' but the model is a classifier",
-                       "use task='classification' or a regressor")
-
-
-def _check_frames(model: Any, X_train: Any, X_holdout: Any, y_holdout: Any) -> pd.DataFrame:
-    """Frames non-empty and matching; returns X_holdout in the training column order."""
-    for label, frame in (("X_train", X_train), ("X_holdout", X_holdout)):
-        if not isinstance(frame, pd.DataFrame):
-            raise _Problem(f"{label} is a {type(frame).__name__}, not a pandas DataFrame",
-                           "pass DataFrames, so every input has a column name")
-        if frame.empty:
-            raise _Problem(f"{label} is empty ({frame.shape[0]} rows, {frame.shape[1]} columns)",
-                           "check the data loading and the split")
-    if not isinstance(y_holdout, pd.Series):
-        raise _Problem(f"y_holdout is a {type(y_holdout).__name__}, not a pandas Series",
-                       "pass the target column, e.g. df['species']")
-    if len(y_holdout) != len(X_holdout):
-        raise _Problem(f"y_holdout has {len(y_holdout)} rows but X_holdout {len(X_holdout)}",
-                       "split features and target together")
-    if y_holdout.isna().any():
-        raise _Problem(f"y_holdout has {int(y_holdout.isna().sum())} missing values",
-                       "drop rows with a missing target before splitting")
-    train_cols, holdout_cols = list(X_train.columns), list(X_holdout.columns)
-    if len(set(train_cols)) != len(train_cols):
-        raise _Problem("X_train has repeated column names", "give every column its own name")
-    if set(holdout_cols) != set(train_cols):
-        extra = sorted(map(str, set(holdout_cols) - set(train_cols)))
-        missing = sorted(map(str, set(train_cols) - set(holdout_cols)))
-        raise _Problem(
-            "X_holdout's columns differ from X_train's: "
-            f"not trained on {extra or 'none'}, missing {missing or 'none'}",
-            "select the same feature columns for training and holdout",
-        )
-    trained_on = getattr(model, "feature_names_in_", None)
-    if trained_on is not None and list(trained_on) != train_cols:
-        raise _Problem(
-            f"the model was fitted on columns {list(trained_on)}, X_train has {train_cols}",
-            "pass the exact frame the model was fitted on as X_train",
-        )
-    return X_holdout[train_cols]
-
-
-def _check_target(task: str, model: Any, X_train: pd.DataFrame, y_holdout: pd.Series) -> str:
-    target = y_holdout.name
-    if not isinstance(target, str) or not target:
-        raise _Problem("y_holdout has no name, so the target column cannot be named",
-                       "pass a named Series, e.g. df['species'] or y.rename('species')")
-    if target in X_train.columns:
-        raise _Problem(f"the target {target!r} is also an input column",
-                       "drop the target from the feature columns")
-    if task != "classification":
-        if not pd.api.types.is_numeric_dtype(y_holdout) or pd.api.types.is_bool_dtype(y_holdout):
-            raise _Problem(f"a regression target must be numeric, {target!r} is {y_holdout.dtype}",
-                           "use task='classification' for labels")
-        return target
-    classes = list(getattr(model, "classes_", []))
-    if len(classes) < 2:
-        raise _Problem(f"the classification target has {len(classes)} class(es): {classes}",
-                       "a classifier needs at least two classes in its training target")
-    seen = set(y_holdout.unique())
-    if len(seen) < 2:
-        raise _Problem(f"the holdout target has only one class: {sorted(map(str, seen))}",
-                       "split with stratify=y so the holdout holds every class")
-    unknown = seen - set(classes)
-    if unknown:
-        raise _Problem(f"the holdout has classes the model never saw: {sorted(map(str, unknown))}",
-                       "split with stratify=y so training sees every class")
-    return target
-
-
-def _check_metrics(task: str, model: Any, names: Sequence[str] | None, primary: str,
-                   tolerance: float) -> list[str]:
-    chosen = list(names) if names is not None else metric_registry.default_metrics(task, model)
-    if not chosen:
-        raise _Problem("no metrics asked for", "leave metrics=None for the task's defaults")
-    for name in [*chosen, primary]:
-        try:
-            metric = metric_registry.get_metric(name, task=task)
-        except ValueError as exc:
-            raise _Problem(str(exc), "pick a metric from the list") from None
-        if metric.needs_proba and not hasattr(model, "predict_proba"):
-            raise _Problem(f"metric {name!r} needs predict_proba, which the model lacks",
-                           "drop it from metrics or use a model with predict_proba")
-    if primary not in chosen:
-        raise _Problem(f"primary metric {primary!r} is not among the metrics {chosen}",
-                       "add it to metrics, or leave metrics=None")
-    if len(set(chosen)) != len(chosen):
-        raise _Problem(f"metrics repeat: {chosen}", "list each metric once")
-    if not isinstance(tolerance, int | float) or not 0 <= tolerance < float("inf"):
-        raise _Problem(f"tolerance must be a number >= 0, got {tolerance!r}",
-                       "give the tolerance in the primary metric's units, e.g. 0.01")
-    return chosen
-
-
 def _pickle(model: Any) -> bytes:
     import joblib
 
     buffer = io.BytesIO()
-    joblib.dump(model, buffer)
+    try:
+        joblib.dump(model, buffer)
+    except Exception as exc:  # pickle raises many types (PicklingError, AttributeError, ...)
+        raise Problem(f"cannot be pickled: {type(exc).__name__}: {exc}",
+                      "replace lambdas and local functions in the pipeline with named "
+                      "module-level functions") from None
     return buffer.getvalue()
 
 

@@ -158,3 +158,15 @@ def test_saving_an_empty_bundle(bundle):
 def test_missing_data_file(tmp_path):
     with pytest.raises(BundleError, match="data files not found"):
         Bundle(tmp_path / "release", data_files=[tmp_path / "nope.csv"])
+
+
+def test_model_that_cannot_be_pickled(bundle, cls_args, toy_data):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    model = Pipeline([
+        ("numbers", FunctionTransformer(lambda X: X[["size", "count"]])),
+        ("model", LogisticRegression()),
+    ]).fit(toy_data["X_train"], toy_data["label_train"])
+    _refused(bundle, "m", {**cls_args, "model": model}, "cannot be pickled")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def register(app: typer.Typer) -> None:
     @app.command()
     def train(
-        command: str = typer.Option(
+        command: str | None = typer.Option(
             None, "--command", "-c",
             help="training command (default: $HUBSHIP_TRAIN_COMMAND or 'python models/train.py')",
         ),
