@@ -83,9 +83,13 @@ def publish(
                 ) from None
             _say(console, "main moved while publishing: reading the new head and gating again")
             continue
-        tag = registry.tag(sha, number, message=title)
-        _say(console, f"published {tag}: {sha}" + (" (FORCED past the gate)" if forced else ""))
-        return PublishResult(True, sha, tag, number, forced, report)
+        if not _tag(registry, sha, number, message=title):
+            _say(console, f"unchanged: an identical publish made v{number} first; "
+                          f"production stays at v{number} ({sha})")
+            return PublishResult(False, sha, tag_name(number), number, forced, report)
+        _say(console, f"published v{number}: {sha}"
+             + (" (FORCED past the gate)" if forced else ""))
+        return PublishResult(True, sha, tag_name(number), number, forced, report)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -107,9 +111,10 @@ def rollback(registry: Registry, target: str, *, console: Any = None) -> Publish
     new = manifest.model_copy(update={"release": number, "forced": False, "restores": label})
     title = f"Release v{number}: rollback to {label} ({sha[:12]})"
     commit_sha = _commit(registry, source_dir, new, head, title=title, report=None)
-    tag = registry.tag(commit_sha, number, message=title)
-    _say(console, f"published {tag}: {commit_sha} (restores {label})")
-    return PublishResult(True, commit_sha, tag, number, False, None, restores=label)
+    changed = _tag(registry, commit_sha, number, message=title)
+    _say(console, f"published v{number}: {commit_sha} (restores {label})")
+    return PublishResult(changed, commit_sha, tag_name(number), number, False, None,
+                         restores=label)
 
 
 def _commit(
@@ -133,6 +138,26 @@ def _commit(
             files, deletions, parent=head.sha if head else None, title=title,
             description=_description(manifest, report),
         )
+
+
+def _tag(registry: Registry, sha: str, number: int, *, message: str) -> bool:
+    """Tag `sha` as v<N>; False when a concurrent identical publish tagged that very commit.
+
+    (The client skips a commit whose files all equal the branch head's and returns that head,
+    so two identical publishes from one head end on the same commit.)
+    """
+    try:
+        registry.tag(sha, number, message=message)
+        return True
+    except PublishConflict:
+        existing = registry.tags().get(tag_name(number))
+        if existing == sha:
+            return False
+        raise PublishConflict(
+            f"v{number} already names another commit ({(existing or '?')[:12]}); "
+            f"main is at {sha[:12]}, untagged",
+            hint=f"check `hubship releases`; tag {sha[:12]} by hand if it is the release",
+        ) from None
 
 
 def _check_unchanged_since_gate(manifest: Manifest, release_dir: Path) -> None:

@@ -1,0 +1,108 @@
+"""The entry points as a user runs them: scripts/upload_models.py and `hubship ...`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hubship.services import free_port, hub_service
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_TOKEN = "hf_WrongTokenThatMustNeverBePrinted1234"
+
+
+def _run(argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "COLUMNS": "200", **env}
+    for name in [k for k, v in env.items() if v is None]:
+        full_env.pop(name)
+    return subprocess.run(argv, cwd=ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def _upload(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return _run([sys.executable, "scripts/upload_models.py", *args], **env)
+
+
+def _hubship(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return _run([sys.executable, "-m", "hubship", *args], **env)
+
+
+def test_upload_script_then_releases_and_rollback(hub_url: str, repo_id: str, trained_once: Path,
+                                                  worse: Path, tmp_path: Path) -> None:
+    outputs = tmp_path / "github_output"
+    env = {"HF_ENDPOINT": hub_url, "HF_TOKEN": "test-token", "HF_REPO_ID": repo_id,
+           "HUBSHIP_ASSETS_DIR": str(trained_once), "GITHUB_OUTPUT": str(outputs)}
+    first = _upload(**env)
+    assert first.returncode == 0, first.stderr
+    assert "published v1:" in first.stdout
+    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert written["tag"] == "v1" and written["changed"] == "true" and len(written["sha"]) == 40
+
+    again = _upload(**env)
+    assert again.returncode == 0 and "unchanged: production stays at v1" in again.stdout
+
+    refused = _hubship("publish", "--assets-dir", str(worse), **env)
+    assert refused.returncode == 3
+    assert "REFUSED" in refused.stdout and "worse" in refused.stdout
+    assert "challenger is worse" in refused.stderr
+
+    forced = _hubship("publish", "--force", "--assets-dir", str(worse), **env)
+    assert forced.returncode == 0 and "published v2:" in forced.stdout
+    assert "FORCED" in forced.stdout
+
+    rolled = _hubship("rollback", "v1", **env)
+    assert rolled.returncode == 0, rolled.stderr
+    assert "published v3:" in rolled.stdout and "restores v1" in rolled.stdout
+
+    listing = _hubship("releases", **env)
+    assert listing.returncode == 0, listing.stderr
+    for tag in ("v1", "v2", "v3"):
+        assert tag in listing.stdout
+    assert "f1_macro" in listing.stdout and "FORCED" in listing.stdout
+
+
+def test_missing_repo_id_with_a_real_endpoint_is_a_config_error(hub_url: str) -> None:
+    result = _upload(HF_ENDPOINT=hub_url, HF_TOKEN=SECRET_TOKEN)
+    assert result.returncode == 2
+    assert "HF_REPO_ID is not set" in result.stderr and "hint" in result.stderr
+    assert SECRET_TOKEN not in result.stdout + result.stderr
+
+
+def test_unreachable_hub_is_retried_then_a_clear_error(trained_once: Path, tmp_path) -> None:
+    from huggingface_hub import HfApi
+
+    from hubship.errors import HubUnreachableError
+    from hubship.publish import publish
+    from hubship.registry import Registry
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    registry = Registry(HfApi(endpoint=dead, token=SECRET_TOKEN), "team/penguins",
+                        cache_dir=tmp_path, retries=2, backoff=0.01)
+    with pytest.raises(HubUnreachableError) as caught:
+        publish(registry, trained_once)
+    assert f"the Hub at {dead} did not answer" in str(caught.value)
+    assert "HF_ENDPOINT" in caught.value.hint
+    assert SECRET_TOKEN not in str(caught.value)
+
+
+def test_a_token_without_write_access_is_refused_and_never_printed(
+    tmp_path: Path, trained_once: Path
+) -> None:
+    with hub_service(tmp_path / "hub", token="secret", log_path=tmp_path / "hub.log") as hub:
+        result = _upload(HF_ENDPOINT=hub.url, HF_TOKEN=SECRET_TOKEN, HF_REPO_ID="team/penguins",
+                         HUBSHIP_ASSETS_DIR=str(trained_once))
+    assert result.returncode == 1
+    assert "refused the credentials" in result.stderr and "HF_TOKEN" in result.stderr
+    assert SECRET_TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--dry-run"])
+def test_dry_run_publishes_nothing(hub_url: str, repo_id: str, trained_once: Path,
+                                   flag: str) -> None:
+    result = _upload(flag, HF_ENDPOINT=hub_url, HF_TOKEN="t", HF_REPO_ID=repo_id,
+                     HUBSHIP_ASSETS_DIR=str(trained_once))
+    assert result.returncode == 0 and "dry run: would publish v1" in result.stdout
