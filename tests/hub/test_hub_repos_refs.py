@@ -105,7 +105,8 @@ def test_commit_history_is_paged_with_link_and_dates_in_utc(hf_api, repo_id, hub
         "initial commit"]
     assert all(c.created_at.utcoffset().total_seconds() == 0 for c in commits)
 
-    items, pages = _follow_links(f"{hub_url}/api/models/{repo_id}/commits/main?limit=2")
+    hf_api.create_tag(repo_id, tag="rel/4")
+    items, pages = _follow_links(f"{hub_url}/api/models/{repo_id}/commits/rel%2F4?limit=2")
     assert pages == 3
     assert [i["id"] for i in items] == [c.commit_id for c in commits]
     assert all(i["date"].endswith("Z") for i in items)
