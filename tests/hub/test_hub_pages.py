@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,10 @@ def test_index_and_repo_page_list_repos_commits_tags_and_files(hf_api, repo_id, 
 def test_an_open_hub_says_so_and_logs_one_line_per_request(start_hub):
     hub = start_hub()
     httpx.get(f"{hub.url}/api/models/nobody/nothing")
+    expected = "GET /api/models/nobody/nothing 404"
+    deadline = time.monotonic() + 10  # the line is written just after the response is sent
+    while expected not in Path(hub.log_path).read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     log = Path(hub.log_path).read_text()
     assert "OPEN" in log
-    assert "GET /api/models/nobody/nothing 404" in log
+    assert expected in log
