@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -46,6 +45,7 @@ from hubship.bundle_checks import (
 from hubship.errors import BundleError
 from hubship.manifest import (
     MANIFEST_FILE,
+    MODEL_NAME,
     FileRef,
     Manifest,
     ModelEntry,
@@ -54,7 +54,6 @@ from hubship.manifest import (
     Task,
 )
 
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 TASKS: tuple[Task, ...] = ("classification", "regression")
 
 
@@ -123,7 +122,7 @@ class Bundle:
         unit: str | None = None,
     ) -> ModelEntry:
         """Check and stage one fitted model; raises BundleError naming the model and problem."""
-        if not isinstance(name, str) or not MODEL_NAME.match(name):
+        if not isinstance(name, str) or not MODEL_NAME.fullmatch(name):
             raise BundleError(
                 f"invalid model name {name!r}",
                 hint="use 1-64 letters, digits, '-' and '_', starting with a letter or digit",

@@ -4,6 +4,7 @@
     ├── ConfigError              a setting is missing or wrong (also a ValueError)
     ├── ManifestError            manifest.json is missing, malformed or inconsistent (ValueError)
     ├── BundleError              training output cannot be saved as asked (ValueError)
+    ├── TrainingError            the training command failed or wrote no release
     ├── IntegrityError           a file's sha256 or signature does not match its manifest
     ├── RegistryError            a Hub call failed
     │   ├── HubUnreachableError  the Hub did not answer (ConnectionError)
@@ -46,6 +47,10 @@ class ManifestError(HubshipError, ValueError):
 
 
 class BundleError(HubshipError, ValueError):
+    pass
+
+
+class TrainingError(HubshipError):
     pass
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -32,6 +33,7 @@ READABLE_FORMATS = {"hubship/1"}
 MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"
 CARD_FILE = "README.md"
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 Task = Literal["classification", "regression"]
 InputType = Literal["number", "integer", "category", "boolean"]
@@ -154,8 +156,11 @@ class Manifest(_Strict):
     @classmethod
     def _model_names(cls, value: dict[str, ModelEntry]) -> dict[str, ModelEntry]:
         for name in value:
-            if not name.replace("_", "").replace("-", "").isalnum():
-                raise ValueError(f"model name {name!r}: use letters, digits, '-' and '_' only")
+            if not MODEL_NAME.fullmatch(name):
+                raise ValueError(
+                    f"model name {name!r}: 1-64 ASCII letters, digits, '-' and '_', "
+                    "starting with a letter or digit (it becomes a file name on the Hub)"
+                )
         return value
 
     # ---- reading and writing -------------------------------------------------------------

@@ -71,7 +71,10 @@ def run_pipeline(
     def train() -> str:
         from hubship.training import run_training
 
-        manifest = run_training(settings, console=console)
+        with console.status("training") as status:
+            manifest = run_training(
+                settings, on_line=lambda line: status.update(f"training: {line[:90]}")
+            )
         return ", ".join(
             f"{name} {m.primary_metric.name}={m.metrics[m.primary_metric.name]:.4g}"
             for name, m in manifest.models.items()

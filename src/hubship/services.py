@@ -6,6 +6,7 @@ the tests, which start every service on a free loopback port and stop it afterwa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -82,10 +83,8 @@ class Service:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout)
         except (subprocess.TimeoutExpired, ProcessLookupError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait()
 
     def kill(self) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hubship.config import Settings
-from hubship.errors import BundleError, redact
+from hubship.errors import TrainingError, redact
 from hubship.manifest import MANIFEST_FILE, Manifest
 
 OUTPUT_TAIL_LINES = 30
@@ -28,11 +28,11 @@ def training_argv(command: str) -> list[str]:
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise BundleError(f"cannot parse the training command `{command}`: {exc}",
+        raise TrainingError(f"cannot parse the training command `{command}`: {exc}",
                           hint="set HUBSHIP_TRAIN_COMMAND to e.g. 'python models/train.py'") \
             from None
     if not argv:
-        raise BundleError("the training command is empty",
+        raise TrainingError("the training command is empty",
                           hint="set HUBSHIP_TRAIN_COMMAND to e.g. 'python models/train.py'")
     if argv[0] in ("python", "python3"):
         argv[0] = sys.executable
@@ -58,7 +58,7 @@ def run_training(
     """Run the training command, then read, validate and integrity-check its release.
 
     `on_line` receives each output line (stdout and stderr merged, secrets redacted) as it
-    comes. Raises BundleError when the command fails, writes no new release, or writes an
+    comes. Raises TrainingError when the command fails, writes no new release, or writes an
     invalid one (ManifestError / IntegrityError from reading it).
     """
     command = command or settings.train_command
@@ -74,7 +74,7 @@ def run_training(
             stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1,
         )
     except OSError as exc:
-        raise BundleError(f"cannot start the training command `{command}`: {exc}",
+        raise TrainingError(f"cannot start the training command `{command}`: {exc}",
                           hint="check HUBSHIP_TRAIN_COMMAND and the working directory") from None
     with process:
         assert process.stdout is not None
@@ -85,14 +85,14 @@ def run_training(
                 on_line(line)
     if process.returncode != 0:
         shown = "\n".join(tail)
-        raise BundleError(
+        raise TrainingError(
             f"the training command `{command}` failed with exit code {process.returncode}; "
             f"its last output:\n{shown}",
             hint="fix the error above and run `hubship train` again; the previous release in "
                  f"{assets_dir} is untouched",
         )
     if _stamp(assets_dir / MANIFEST_FILE) in (None, before):
-        raise BundleError(
+        raise TrainingError(
             f"the training command `{command}` succeeded but wrote no new release to {assets_dir}",
             hint="save the models with hubship.bundle.Bundle(os.environ['HUBSHIP_ASSETS_DIR'])",
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hubship.config import Settings
-from hubship.errors import BundleError, IntegrityError, ManifestError
+from hubship.errors import IntegrityError, ManifestError, TrainingError
 from hubship.manifest import Manifest
 from hubship.training import run_training, training_argv
 
@@ -55,7 +55,7 @@ def test_training_output_is_redacted(tmp_path, monkeypatch):
     monkeypatch.setenv("HUBSHIP_ASSETS_DIR", str(tmp_path))
     seen: list[str] = []
     command = "python -c \"import os, sys; print(os.environ['HF_TOKEN']); sys.exit(2)\""
-    with pytest.raises(BundleError) as caught:
+    with pytest.raises(TrainingError) as caught:
         run_training(Settings(), command=command, on_line=seen.append)
     assert "hf_notarealtokenbutsecret" not in str(caught.value)
     assert seen == ["***"]
@@ -83,7 +83,7 @@ def test_run_training_returns_the_checked_manifest(tmp_path, monkeypatch):
 
     # a run that leaves the old release in place, or writes a broken one, is refused
     script.write_text("print('pretends to train')\n")
-    with pytest.raises(BundleError, match="wrote no new release"):
+    with pytest.raises(TrainingError, match="wrote no new release"):
         run_training(Settings(), command=f"python {script}")
     script.write_text("import os; open(os.environ['HUBSHIP_ASSETS_DIR'] + "
                       "'/manifest.json', 'w').write('{}')\n")
@@ -99,5 +99,5 @@ def test_python_means_this_interpreter():
     assert training_argv("python models/train.py --fast") == \
         [sys.executable, "models/train.py", "--fast"]
     assert training_argv("uv run train.py")[0] == "uv"
-    with pytest.raises(BundleError, match="empty"):
+    with pytest.raises(TrainingError, match="empty"):
         training_argv("  ")
