@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
-from backend_releases import ADMIN_TOKEN, publish
+from backend_releases import ADMIN_TOKEN, build_release, publish
 from fastapi.testclient import TestClient
 
 from hubship.config import Settings
@@ -73,3 +75,50 @@ def test_reload_never_moves_to_an_older_release_unless_pinned(hf_api, hub_url, r
         metrics = client.get("/metrics").text
         assert 'hubship_reloads_total{outcome="refused"} 1.0' in metrics
         assert 'hubship_reloads_total{outcome="reloaded"} 1.0' in metrics
+
+
+def _wait_for(check, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_polling_and_the_webhook_pick_up_new_releases(hf_api, hub_url, repo_id, published,
+                                                      release_dirs, tmp_path):
+    settings = hub_settings(hub_url, repo_id, tmp_path, model_poll_seconds=0.2)
+    with TestClient(create_app(settings, hf_api=hf_api)) as client:
+        assert client.get("/version").json()["release"] == 1
+        v2 = publish(hf_api, repo_id, release_dirs[2], 2)
+        assert _wait_for(lambda: client.get("/version").json()["sha"] == v2)
+
+    hooked = hub_settings(hub_url, repo_id, tmp_path / "hooked", hf_webhook_secret="s3cret")
+    with TestClient(create_app(hooked, hf_api=hf_api)) as client:
+        assert client.get("/version").json()["sha"] == v2
+        build_release(tmp_path / "v3", release=3, seed=2)
+        v3 = publish(hf_api, repo_id, tmp_path / "v3", 3)
+        hook = {"event": {"action": "update", "scope": "repo.content"},
+                "repo": {"type": "model", "name": repo_id, "headSha": v3},
+                "updatedRefs": [{"ref": "refs/heads/main", "oldSha": v2, "newSha": v3}]}
+        answer = client.post("/hooks/huggingface", headers={"X-Webhook-Secret": "s3cret"},
+                             json=hook)
+        assert answer.status_code == 202 and answer.json()["status"] == "reloading"
+        assert _wait_for(lambda: client.get("/version").json()["sha"] == v3)
+        assert client.get("/version").json()["tag"] == "v3"
+
+
+def test_docs_show_each_models_request_schema_and_cors(hf_api, hub_url, repo_id, published,
+                                                       tmp_path):
+    settings = hub_settings(hub_url, repo_id, tmp_path, cors_origins="https://app.example")
+    with TestClient(create_app(settings, hf_api=hf_api)) as client:
+        assert client.get("/docs").status_code == 200
+        schema = client.get("/openapi.json").json()
+        species = schema["components"]["schemas"]["SpeciesInput"]
+        assert species["properties"]["island"]["enum"] == ["Biscoe", "Dream", "Torgersen"]
+        assert "SpeciesInput" in json.dumps(
+            schema["paths"]["/models/{name}/predict"]["post"]["requestBody"])
+        preflight = client.options("/models/species/predict", headers={
+            "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
