@@ -89,7 +89,10 @@ class Registry:
             _say(console, f"using the embedded local hub at {url}")
             token = False  # never send a token stored on this machine to the local hub
         api = HfApi(endpoint=settings.endpoint, token=token)
-        return cls(api, repo_id, cache_dir=settings.hubship_home / "hf-cache")
+        # one cache per hub: the client's cache layout ignores the endpoint (same repo id on two
+        # hubs would share a folder)
+        hub_slug = re.sub(r"[^A-Za-z0-9.-]+", "_", settings.endpoint.split("://", 1)[-1])
+        return cls(api, repo_id, cache_dir=settings.hubship_home / "hf-cache" / hub_slug)
 
     @property
     def endpoint(self) -> str:
