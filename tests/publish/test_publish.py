@@ -156,3 +156,18 @@ def test_dry_run_commits_nothing(registry, trained_once: Path) -> None:
     assert (result.changed, result.release, result.tag) == (True, 1, None)
     assert "dry run: would publish v1" in console.export_text()
     assert registry.api.repo_exists(registry.repo_id) is False
+
+
+def test_rollback_by_sha_names_the_tag_and_unknown_targets_are_clear(
+    registry, trained_once: Path, worse: Path
+) -> None:
+    from hubship.errors import RevisionNotFound
+
+    v1 = publish(registry, trained_once, console=_console())
+    publish(registry, worse, force=True, console=_console())
+    restored = rollback(registry, v1.sha, console=_console())
+    assert (restored.tag, restored.restores) == ("v3", "v1")
+    assert Manifest.read(registry.fetch("v3")).model_hashes() == \
+        Manifest.read(trained_once).model_hashes()
+    with pytest.raises(RevisionNotFound, match="no branch, tag or commit"):
+        rollback(registry, "v9", console=_console())
