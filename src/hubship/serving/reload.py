@@ -57,8 +57,9 @@ class Reloader:
         previous = self.state.swap(active)
         self.metrics.serving(active.model_set)
         model_set = active.model_set
-        log.info("serving release %s (sha %s, source %s)", model_set.tag or model_set.release,
-                 model_set.sha, model_set.source)
+        label = model_set.tag or (f"release {model_set.release}" if model_set.release
+                                  else "an unpublished release")
+        log.info("serving %s (sha %s, source %s)", label, model_set.sha, model_set.source)
         return previous
 
     # ---- start-up and recovery ------------------------------------------------------------
