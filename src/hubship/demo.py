@@ -112,9 +112,10 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
         summary = run_pipeline(loop_settings, console=console)
         if not summary.ok:
             raise summary.error
-        version = verify_live(backend_url, summary.sha, timeout=120)
-        console.print(f"backend serves {version.get('tag')} ({summary.sha})\n")
+        if not summary.verified:  # an unchanged release: still prove what the backend serves
+            verify_live(backend_url, summary.sha, timeout=120)
 
+        console.print()
         console.print(f"hub: {hub.url}")
         console.print(f"backend: {backend_url}")
         console.print(f"frontend: {frontend_url}" if frontend_url else

@@ -108,10 +108,11 @@ def hub_service(
     port = port or free_port()
     argv = [sys.executable, "-m", "hubship", "hub", "--host", "127.0.0.1", "--port", str(port),
             "--data-dir", str(data_dir)]
-    if token:
-        argv += ["--token", token]
     url = f"http://127.0.0.1:{port}"
-    return Service("hub", argv, url=url, health_url=f"{url}/api/health", log_path=log_path)
+    return Service(
+        "hub", argv, url=url, health_url=f"{url}/api/health", log_path=log_path,
+        env={"HUBSHIP_HUB_TOKEN": token} if token else None,  # not in argv: `ps` shows argv
+    )
 
 
 def ensure_local_hub(data_dir: Path, *, port: int, log_path: Path | None = None) -> str:
