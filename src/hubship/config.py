@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     hf_token: SecretStr | None = Field(None, description="Hub token (write in CI, read in backend)")
     hf_repo_id: str | None = Field(None, description="the model repo, namespace/name")
     model_revision: str = Field("main", description="branch, tag or sha the backend serves")
+    hub_retries: int = Field(4, ge=0, alias="HUBSHIP_HUB_RETRIES",
+                             description="retries (with backoff) when the Hub does not answer")
 
     # Local state
     hubship_home: Path = Field(Path(".hubship"), description="local hub data, caches, demo state")

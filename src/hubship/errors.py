@@ -8,6 +8,7 @@
     ├── IntegrityError           a file's sha256 or signature does not match its manifest
     ├── RegistryError            a Hub call failed
     │   ├── HubUnreachableError  the Hub did not answer (ConnectionError)
+    │   ├── RepoNotFound         the model repo does not exist or is hidden (LookupError)
     │   ├── RevisionNotFound     the branch, tag or sha does not exist (LookupError)
     │   └── PublishConflict      the branch moved while we published
     ├── GateRefused              the challenger lost to the champion
@@ -63,6 +64,10 @@ class RegistryError(HubshipError):
 
 
 class HubUnreachableError(RegistryError, ConnectionError):
+    pass
+
+
+class RepoNotFound(RegistryError, LookupError):
     pass
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from hubship.card import PLOTS_DIR, write_card
-from hubship.errors import GateRefused, IntegrityError, ManifestError, PublishConflict
+from hubship.errors import GateRefused, IntegrityError, ManifestError, PublishConflict, RepoNotFound
 from hubship.gate import GateReport, gate
 from hubship.manifest import CARD_FILE, MANIFEST_FILE, SIGNATURE_FILE, Manifest
-from hubship.registry import Registry, Release, RepoNotFound, tag_name
+from hubship.registry import Registry, Release, tag_name
 
 ATTEMPTS = 3
 # Paths a release owns on the Hub: gone from the new release -> deleted in its commit.

@@ -20,6 +20,7 @@ from hubship.errors import (
     HubUnreachableError,
     PublishConflict,
     RegistryError,
+    RepoNotFound,
     RevisionNotFound,
     redact,
 )
@@ -33,10 +34,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 TAG_PATTERN = re.compile(r"^v([1-9][0-9]*)$")
 BRANCH = "main"
-
-
-class RepoNotFound(RegistryError, LookupError):
-    """The model repo does not exist (or the token may not see it)."""
 
 
 def tag_name(release: int) -> str:
@@ -81,7 +78,7 @@ class Registry:
         from hubship.config import LOCAL_HUB_PORT
 
         repo_id = settings.repo_id  # ConfigError when HF_REPO_ID is missing for a real hub
-        token: str | bool | None = settings.token
+        token: str | bool | None = settings.write_token()
         if settings.uses_local_hub:
             from hubship.services import ensure_local_hub
 
@@ -92,7 +89,8 @@ class Registry:
         # one cache per hub: the client's cache layout ignores the endpoint (same repo id on two
         # hubs would share a folder)
         hub_slug = re.sub(r"[^A-Za-z0-9.-]+", "_", settings.endpoint.split("://", 1)[-1])
-        return cls(api, repo_id, cache_dir=settings.hubship_home / "hf-cache" / hub_slug)
+        return cls(api, repo_id, cache_dir=settings.hubship_home / "hf-cache" / hub_slug,
+                   retries=settings.hub_retries)
 
     @property
     def endpoint(self) -> str:
