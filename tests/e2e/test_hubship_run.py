@@ -71,7 +71,7 @@ def test_run_ships_a_changed_model_and_the_backend_serves_it_without_restart(
         assert backend.process.poll() is None  # the same process: hot reload, no restart
         prediction = httpx.post(f"{backend_url}/models/body_mass/predict", json={
             "species": "Gentoo", "island": "Biscoe", "bill_length_mm": 47.5,
-            "bill_depth_mm": 15.0, "flipper_length_mm": 217, "sex": "male", "year": 2008,
+            "bill_depth_mm": 15.0, "flipper_length_mm": 217, "sex": "male",
         })
         assert prediction.status_code == 200, prediction.text
         assert prediction.json()["sha"] == v2["sha"]
