@@ -10,8 +10,9 @@ servers side by side, one uvicorn worker each, all loading the same joblib files
   floor     a bare Starlette endpoint: orjson.loads, a DataFrame, the model, orjson.dumps
 
 and drives each with `wrk` (a separate process, a Lua POST script) for `--duration` seconds per
-model and connection count. Prints requests/s, p50 and p99 and the ratios; saves JSON under
-bench/results/. Needs `wrk` (Debian: apt-get install wrk).
+model and connection count. `--light` swaps the models for small scaler + linear ones, so the
+serving overhead (not the model) dominates. Prints requests/s, p50 and p99 and the ratios;
+saves JSON under bench/results/. Needs `wrk` (Debian: apt-get install wrk).
 """
 
 from __future__ import annotations
@@ -147,6 +148,34 @@ def _train(assets: Path) -> None:
                    stdout=subprocess.DEVNULL)
 
 
+def _lighten(assets: Path) -> None:
+    """Swap each model for a small scaler + linear model on the numeric inputs (same inputs,
+    same answers' shape), refitted on its holdout set, so serving overhead is what shows."""
+    import joblib
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from hubship.manifest import Manifest, sha256_file
+
+    manifest = Manifest.read(assets)
+    models = {}
+    for name, entry in manifest.models.items():
+        numbers = [spec.name for spec in entry.inputs if spec.type == "number"]
+        holdout = pd.read_parquet(assets / entry.holdout.file).dropna(subset=numbers)
+        estimator = LogisticRegression() if entry.task == "classification" else Ridge()
+        model = make_pipeline(ColumnTransformer([("scale", StandardScaler(), numbers)]),
+                              estimator)
+        model.fit(holdout[[spec.name for spec in entry.inputs]], holdout[entry.output.target])
+        path = assets / entry.file
+        joblib.dump(model, path)
+        models[name] = entry.model_copy(update={"sha256": sha256_file(path),
+                                                "size": path.stat().st_size})
+    manifest.model_copy(update={"models": models}).write(assets)
+
+
 def _servers(work: Path, assets: Path) -> dict:
     from hubship.services import Service, free_port
 
@@ -208,6 +237,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--models", nargs="+", default=list(RECORDS), choices=list(RECORDS))
+    parser.add_argument("--light", action="store_true",
+                        help="serve small scaler + linear models instead of the trained ones")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -218,6 +249,8 @@ def main() -> None:
         assets = work / "assets"
         print("training the penguin release ...", flush=True)
         _train(assets)
+        if args.light:
+            _lighten(assets)
         servers = _servers(work, assets)
         try:
             _check_same_answers(servers)
@@ -236,10 +269,10 @@ def main() -> None:
         finally:
             for service, _ in servers.values():
                 service.stop()
-    _report(results)
+    _report(results, light=args.light)
 
 
-def _report(results: list[dict]) -> None:
+def _report(results: list[dict], *, light: bool) -> None:
     print("\nratios (hubship vs floor and vs plain FastAPI):")
     keys = sorted({(r["model"], r["connections"]) for r in results})
     for model, connections in keys:
@@ -251,8 +284,9 @@ def _report(results: list[dict]) -> None:
               f"{plain['p99_ms']:.1f} ms ({hub['p99_ms'] / plain['p99_ms']:.2f}x)")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    path = out / f"serving-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2))
+    path = out / f"serving-{'light-' if light else ''}{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps({"cpus": os.cpu_count(), "light": light, "results": results},
+                               indent=2))
     print(f"\nsaved {path.relative_to(ROOT)}")
 
 
