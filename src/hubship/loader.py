@@ -37,6 +37,7 @@ from hubship.errors import (
     IntegrityError,
     ManifestError,
     RegistryError,
+    RepoNotFound,
     RevisionNotFound,
     redact,
 )
@@ -115,7 +116,7 @@ def hub_call(settings: Settings, what: str, call: Callable[[], T]) -> T:
             hint="set MODEL_REVISION to an existing branch, tag (v<N>) or commit sha",
         ) from None
     except RepositoryNotFoundError:
-        raise RegistryError(
+        raise RepoNotFound(
             f"{what}: repository {settings.repo_id} not found at {settings.endpoint}",
             hint="check HF_REPO_ID and HF_TOKEN, or publish a first release (hubship publish)",
         ) from None
