@@ -35,10 +35,10 @@ def _root() -> None:
     """Push-to-production for scikit-learn models: train, gate, publish, deploy, verify."""
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a HubshipError becomes a readable message and its exit code."""
     try:
-        app()
+        app(args=argv, prog_name="hubship")
     except HubshipError as exc:
         from hubship.config import Settings
 
