@@ -7,11 +7,13 @@
     ├── TrainingError            the training command failed or wrote no release
     ├── IntegrityError           a file's sha256 or signature does not match its manifest
     ├── RegistryError            a Hub call failed
-    │   ├── HubUnreachableError  the Hub did not answer (ConnectionError)
+    │   ├── HubUnreachableError  the Hub did not answer, or failed with a 5xx (ConnectionError)
     │   ├── RepoNotFound         the model repo does not exist or is hidden (LookupError)
     │   ├── RevisionNotFound     the branch, tag or sha does not exist (LookupError)
     │   └── PublishConflict      the branch moved while we published
     ├── GateRefused              the challenger lost to the champion
+    ├── IncompatibleRelease      a release was pickled under another scikit-learn version
+    ├── ReleaseUnavailable       no source (Hub, cache, bundled) gave the backend a release
     ├── DeployError              the deploy trigger failed
     └── VerifyError              production does not serve the expected release
 
@@ -81,6 +83,14 @@ class PublishConflict(RegistryError):
 
 class GateRefused(HubshipError):
     exit_code = 3
+
+
+class IncompatibleRelease(HubshipError):
+    """The release was pickled under another scikit-learn than the one installed."""
+
+
+class ReleaseUnavailable(HubshipError):
+    """No source (Hub, cache, bundled) gave a usable release."""
 
 
 class DeployError(HubshipError):

@@ -34,14 +34,15 @@ from hubship.config import Settings
 from hubship.errors import (
     HubshipError,
     HubUnreachableError,
+    IncompatibleRelease,
     IntegrityError,
     ManifestError,
     RegistryError,
-    RepoNotFound,
-    RevisionNotFound,
-    redact,
+    ReleaseUnavailable,
 )
+from hubship.hub_errors import BACKEND_HINTS, hub_error
 from hubship.manifest import MANIFEST_FILE, Manifest, ModelEntry, utcnow
+from hubship.registry import Registry
 
 log = logging.getLogger("hubship.loader")
 
@@ -49,14 +50,6 @@ Source = Literal["hub", "cache", "bundled"]
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 TAG_RE = re.compile(r"^v(\d+)$")
 T = TypeVar("T")
-
-
-class IncompatibleRelease(HubshipError):
-    """The release was pickled under another scikit-learn than the one installed."""
-
-
-class ReleaseUnavailable(HubshipError):
-    """No source (Hub, cache, bundled) gave a usable release."""
 
 
 @dataclass(frozen=True)
@@ -88,73 +81,55 @@ def backend_cache_dir(settings: Settings) -> Path:
 
 
 def make_hf_api(settings: Settings):
+    """The backend's client: the read token, and no embedded hub started (unlike
+    `Registry.from_settings`, which is the publisher's)."""
     from huggingface_hub import HfApi
 
     return HfApi(endpoint=settings.endpoint, token=settings.token)
+
+
+def backend_registry(settings: Settings, api: Any) -> Registry:
+    """A `Registry` on the backend's cache with its hints; no retries (the backend retries in
+    the background)."""
+    return Registry(api, settings.repo_id, cache_dir=backend_cache_dir(settings), retries=0,
+                    hints=BACKEND_HINTS)
 
 
 # ---- Hub calls, with errors turned into the hubship tree ------------------------------------
 
 
 def hub_call(settings: Settings, what: str, call: Callable[[], T]) -> T:
-    """Run one Hub call; unreachable, missing revision and other failures become HubshipErrors."""
-    import httpx2
-    from huggingface_hub.errors import (
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    where = f"{settings.endpoint} ({settings.repo_id})"
+    """Run one Hub call once; its failure becomes a hubship error (`hub_errors.hub_error`)."""
     try:
         return call()
-    except RevisionNotFoundError:
-        raise RevisionNotFound(
-            f"{what}: revision not found in {where}",
-            hint="set MODEL_REVISION to an existing branch, tag (v<N>) or commit sha",
-        ) from None
-    except RepositoryNotFoundError:
-        raise RepoNotFound(
-            f"{what}: repository {settings.repo_id} not found at {settings.endpoint}",
-            hint="check HF_REPO_ID and HF_TOKEN, or publish a first release (hubship publish)",
-        ) from None
-    except (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError) as exc:
-        # LocalEntryNotFoundError: snapshot_download hit a connection error and had no cache.
-        raise HubUnreachableError(
-            f"{what}: the Hub at {settings.endpoint} did not answer ({type(exc).__name__})",
-            hint="check HF_ENDPOINT and the network; the backend retries on its own",
-        ) from None
-    except HfHubHTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else None
-        error = HubUnreachableError if status is None or status >= 500 else RegistryError
-        message = redact(f"{what}: the Hub answered {status}: {exc}", settings.secrets())
-        raise error(message, hint="check HF_TOKEN's access to the repo") from None
+    except Exception as exc:
+        error = hub_error(exc, doing=what, endpoint=settings.endpoint, repo_id=settings.repo_id,
+                          secrets=settings.secrets(), hints=BACKEND_HINTS)
+        if error is None:
+            raise
+        raise error from None
 
 
 def resolve_revision(settings: Settings, api: Any, revision: str) -> str:
     """The commit sha a branch, tag or sha names on the Hub."""
-    info = hub_call(
-        settings, f"resolving revision {revision!r}",
-        lambda: api.model_info(settings.repo_id, revision=revision),
-    )
-    if not info.sha or not SHA_RE.match(info.sha):
-        raise RegistryError(f"the Hub gave no commit sha for revision {revision!r}")
-    return info.sha
+    sha = backend_registry(settings, api).resolve(revision)
+    if not sha or not SHA_RE.match(sha):
+        raise RegistryError(f"the Hub gave no commit sha for revision {revision!r}",
+                            hint="the Hub's model_info answer lacks a sha; check HF_ENDPOINT")
+    return sha
 
 
 def find_tag(settings: Settings, api: Any, sha: str, release: int | None) -> str | None:
     """The `v<N>` tag pointing at `sha` (preferring the manifest's release number), or None."""
     try:
-        refs = hub_call(settings, "listing tags", lambda: api.list_repo_refs(settings.repo_id))
+        tags = backend_registry(settings, api).tags()
     except HubshipError as exc:
         log.warning("could not list tags: %s", exc.message)
         return None
-    tags = [t.name for t in refs.tags if t.target_commit == sha and TAG_RE.match(t.name)]
-    if release is not None and f"v{release}" in tags:
+    names = [name for name, target in tags.items() if target == sha and TAG_RE.match(name)]
+    if release is not None and f"v{release}" in names:
         return f"v{release}"
-    return max(tags, key=lambda t: int(t[1:]), default=None)
+    return max(names, key=lambda t: int(t[1:]), default=None)
 
 
 # ---- verifying and unpickling a release directory ------------------------------------------

@@ -1,8 +1,8 @@
 """Every Hub interaction, through `huggingface_hub.HfApi` only.
 
 A release is one commit on `main` tagged `v<N>`; "latest" is the head of `main`. Client errors
-become `hubship.errors` types with a hint; an unreachable Hub is retried with backoff before
-`HubUnreachableError`. Messages go through `redact()`, so the token never appears in them.
+become `hubship.errors` types with a hint (`hub_errors.hub_error`, shared with the backend's
+loader); a Hub that does not answer is retried with backoff before `HubUnreachableError`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hubship.errors import (
-    HubUnreachableError,
-    PublishConflict,
-    RegistryError,
-    RepoNotFound,
-    RevisionNotFound,
-    redact,
-)
+from hubship.errors import HubUnreachableError
+from hubship.hub_errors import PUBLISHER_HINTS, HubHints, hub_error
 from hubship.manifest import MANIFEST_FILE, Manifest
 
 if TYPE_CHECKING:
@@ -65,10 +59,10 @@ class ReleaseInfo:
 class Registry:
     def __init__(
         self, api: HfApi, repo_id: str, *, cache_dir: Path | None = None,
-        retries: int = 4, backoff: float = 0.5,
+        retries: int = 4, backoff: float = 0.5, hints: HubHints = PUBLISHER_HINTS,
     ) -> None:
         self.api, self.repo_id, self.cache_dir = api, repo_id, cache_dir
-        self.retries, self.backoff = retries, backoff
+        self.retries, self.backoff, self.hints = retries, backoff, hints
 
     @classmethod
     def from_settings(cls, settings: Settings, *, console: Any = None) -> Registry:
@@ -100,11 +94,11 @@ class Registry:
 
     def ensure_repo(self, *, private: bool = True) -> None:
         self._call(lambda: self.api.create_repo(self.repo_id, private=private, exist_ok=True,
-                                                repo_type="model"), doing="create the repo")
+                                                repo_type="model"), doing="creating the repo")
 
     def head(self) -> Release | None:
         """The head of `main`, or None when the repo has no commit yet."""
-        refs = self._call(lambda: self.api.list_repo_refs(self.repo_id), doing="read the refs")
+        refs = self._call(lambda: self.api.list_repo_refs(self.repo_id), doing="reading the refs")
         sha = next((b.target_commit for b in refs.branches if b.name == BRANCH), None)
         if sha is None:
             return None
@@ -113,21 +107,22 @@ class Registry:
     def resolve(self, revision: str) -> str:
         """The commit sha a branch, tag or sha names."""
         info = self._call(lambda: self.api.model_info(self.repo_id, revision=revision),
-                          doing=f"resolve {revision!r}")
+                          doing=f"resolving revision {revision!r}")
         return info.sha
 
     def read_manifest(self, revision: str) -> Manifest | None:
         """The manifest at `revision`, or None when that commit holds no manifest.json."""
-        from huggingface_hub.errors import EntryNotFoundError
+        # not EntryNotFoundError: its LocalEntryNotFoundError subclass means the Hub did not answer
+        from huggingface_hub.errors import RemoteEntryNotFoundError
 
         def download() -> str | None:
             try:
                 return self.api.hf_hub_download(self.repo_id, MANIFEST_FILE, revision=revision,
                                                 cache_dir=self.cache_dir)
-            except EntryNotFoundError:
+            except RemoteEntryNotFoundError:
                 return None
 
-        path = self._call(download, doing=f"read {MANIFEST_FILE} at {revision[:12]}")
+        path = self._call(download, doing=f"reading {MANIFEST_FILE} at {revision[:12]}")
         if path is None:
             return None
         return Manifest.parse(Path(path).read_bytes(),
@@ -135,20 +130,20 @@ class Registry:
 
     def files(self, revision: str) -> list[str]:
         return self._call(lambda: self.api.list_repo_files(self.repo_id, revision=revision),
-                          doing=f"list the files at {revision[:12]}")
+                          doing=f"listing the files at {revision[:12]}")
 
     def fetch(self, revision: str) -> Path:
         """Download a release (the client's progress bars show) and return its directory."""
         path = self._call(
             lambda: self.api.snapshot_download(self.repo_id, revision=revision,
                                                cache_dir=self.cache_dir),
-            doing=f"download {revision[:12]}",
+            doing=f"downloading {revision[:12]}",
         )
         return Path(path)
 
     def tags(self) -> dict[str, str]:
         """Every tag name -> commit sha."""
-        refs = self._call(lambda: self.api.list_repo_refs(self.repo_id), doing="read the refs")
+        refs = self._call(lambda: self.api.list_repo_refs(self.repo_id), doing="reading the refs")
         return {tag.name: tag.target_commit for tag in refs.tags}
 
     def releases(self) -> list[ReleaseInfo]:
@@ -161,7 +156,7 @@ class Registry:
         dates: dict[str, datetime] = {}
         if numbered:
             commits = self._call(lambda: self.api.list_repo_commits(self.repo_id),
-                                 doing="list the commits")
+                                 doing="listing the commits")
             dates = {c.commit_id: c.created_at for c in commits}
         return [ReleaseInfo(name, number, sha, dates.get(sha), self.read_manifest(sha))
                 for number, name, sha in numbered]
@@ -194,87 +189,38 @@ class Registry:
                 )
             return info.oid
 
-        return self._call(commit, doing="commit the release")
+        return self._call(commit, doing="committing the release")
 
     def tag(self, sha: str, release: int, *, message: str | None = None) -> str:
         name = tag_name(release)
         self._call(lambda: self.api.create_tag(self.repo_id, tag=name, revision=sha,
-                                               tag_message=message), doing=f"create tag {name}")
+                                               tag_message=message), doing=f"creating tag {name}")
         return name
 
     # ---- errors ----------------------------------------------------------------------------
 
     def _call(self, action: Callable[[], T], *, doing: str) -> T:
-        """Run one client call; retry while the Hub is unreachable; map errors."""
+        """Run one client call; retry while the Hub does not answer; map errors."""
+        from huggingface_hub.errors import HfHubHTTPError
+
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
                 return action()
             except Exception as exc:
-                error = self._translate(exc, doing=doing)
+                error = hub_error(exc, doing=doing, endpoint=self.endpoint,
+                                  repo_id=self.repo_id, secrets=[self._token()],
+                                  hints=self.hints)
                 if error is None:
                     raise
-                retryable = isinstance(error, HubUnreachableError)
+                # a 5xx is an answer: not retried here, since a write may have landed
+                retryable = (isinstance(error, HubUnreachableError)
+                             and not isinstance(exc, HfHubHTTPError))
                 if not retryable or attempt == self.retries:
                     raise error from None
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _translate(self, exc: Exception, *, doing: str) -> RegistryError | None:
-        import httpx2
-        from huggingface_hub.errors import (
-            HfHubHTTPError,
-            OfflineModeIsEnabled,
-            RepositoryNotFoundError,
-            RevisionNotFoundError,
-        )
-
-        where = f"{self.repo_id} at {self.endpoint}"
-        detail = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                        [self._token()])
-        if isinstance(exc, (httpx2.TransportError, OfflineModeIsEnabled)):
-            return HubUnreachableError(
-                f"could not {doing}: the Hub at {self.endpoint} did not answer ({detail})",
-                hint="check HF_ENDPOINT and your network; for the embedded hub run `hubship hub`",
-            )
-        if not isinstance(exc, HfHubHTTPError):
-            return None
-        status = exc.response.status_code if exc.response is not None else None
-        if status in (401, 403):
-            return RegistryError(
-                f"could not {doing}: the Hub refused the credentials for {where} "
-                f"(HTTP {status})",
-                hint="set HF_TOKEN to a token with write access to the repo "
-                     "(huggingface.co/settings/tokens)",
-            )
-        if isinstance(exc, RepositoryNotFoundError):
-            return RepoNotFound(
-                f"could not {doing}: repo {where} not found",
-                hint="check HF_REPO_ID, or `hubship publish` to create it",
-            )
-        if isinstance(exc, RevisionNotFoundError):
-            return RevisionNotFound(
-                f"could not {doing}: no branch, tag or commit by that name in {where}",
-                hint="`hubship releases` lists the releases",
-            )
-        if status == 412:
-            return PublishConflict(
-                f"could not {doing}: `main` of {where} moved while publishing",
-                hint="someone else published; run again to gate against the new head",
-            )
-        if status == 409:
-            return PublishConflict(
-                f"could not {doing}: it already exists in {where} ({detail})",
-                hint="nothing was overwritten; run again to publish as the next release",
-            )
-        if status is not None and status >= 500:  # the client has already retried these
-            return RegistryError(
-                f"could not {doing}: the Hub at {self.endpoint} failed (HTTP {status})",
-                hint="the Hub has a problem; try again later",
-            )
-        return RegistryError(f"could not {doing} in {where}: {detail}",
-                             hint="see the Hub's message above")
 
     def _token(self) -> str | None:
         token = getattr(self.api, "token", None)

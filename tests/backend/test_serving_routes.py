@@ -11,7 +11,8 @@ from backend_releases import ADMIN_TOKEN, GOOD_PENGUIN, build_release
 from fastapi.testclient import TestClient
 
 from hubship.config import Settings
-from hubship.loader import IncompatibleRelease, load_bundled
+from hubship.errors import IncompatibleRelease
+from hubship.loader import load_bundled
 from hubship.services import free_port
 from hubship.serving.app import RedactSecrets, create_app
 from hubship.serving.state import Active
