@@ -22,7 +22,7 @@ from rich.console import Console
 
 from hubship.config import LOCAL_HUB_PORT, Settings
 from hubship.errors import HubshipError
-from hubship.services import Service, free_port, hub_service, is_up
+from hubship.services import Service, free_port, hub_service, is_up, port_is_free
 
 BACKEND_PORT = 8000
 FRONTEND_PORT = 5173
@@ -31,19 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _port(preferred: int) -> int:
-    return preferred if not is_up(f"http://127.0.0.1:{preferred}", timeout=0.3) and \
-        _bindable(preferred) else free_port()
-
-
-def _bindable(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    """The usual port when it is free, else any free one."""
+    return preferred if port_is_free(preferred) else free_port()
 
 
 def demo_env_path(settings: Settings) -> Path:

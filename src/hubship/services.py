@@ -27,6 +27,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def is_up(url: str, timeout: float = 1.0) -> bool:
     try:
         return httpx.get(url, timeout=timeout).status_code < 500

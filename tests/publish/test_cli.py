@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hubship.services import free_port, hub_service, is_up
+from hubship.services import free_port, hub_service, is_up, port_is_free
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_TOKEN = "hf_WrongTokenThatMustNeverBePrinted1234"
@@ -113,7 +113,7 @@ def test_without_endpoint_and_token_the_embedded_hub_is_used_and_named(
 ) -> None:
     from hubship.config import LOCAL_HUB_PORT
 
-    if is_up(f"http://127.0.0.1:{LOCAL_HUB_PORT}/api/health") or not _port_free(LOCAL_HUB_PORT):
+    if is_up(f"http://127.0.0.1:{LOCAL_HUB_PORT}/api/health") or not port_is_free(LOCAL_HUB_PORT):
         pytest.skip(f"port {LOCAL_HUB_PORT} is in use (another embedded hub is running)")
     with hub_service(tmp_path / "hub", port=LOCAL_HUB_PORT, log_path=tmp_path / "hub.log"):
         result = _upload(HF_ENDPOINT=None, HF_TOKEN=None, HF_REPO_ID=None,
@@ -121,14 +121,3 @@ def test_without_endpoint_and_token_the_embedded_hub_is_used_and_named(
     assert result.returncode == 0, result.stderr
     assert f"using the embedded local hub at http://127.0.0.1:{LOCAL_HUB_PORT}" in result.stdout
     assert "published v1:" in result.stdout
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
