@@ -51,8 +51,9 @@ def load_demo_env(settings: Settings, console: Console) -> Settings:
     if not is_up(values.get("BACKEND_URL", "") + "/health", timeout=0.5):
         return settings
     console.print(f"using the running demo's hub and backend (settings from {path})")
-    return Settings(**{k.lower(): v for k, v in values.items()},
-                    hubship_home=settings.hubship_home, assets_dir=settings.assets_dir)
+    return Settings(**{**{k.lower(): v for k, v in values.items()},
+                       "hubship_home": settings.hubship_home, "assets_dir": settings.assets_dir,
+                       "train_command": settings.train_command})
 
 
 def run_demo(settings: Settings, *, console: Console | None = None) -> None:

@@ -91,14 +91,14 @@ def run_pipeline(
             summary.steps["gate"].status = "failed"
             summary.steps["gate"].detail = exc.message
             raise
-        gate = result.gate
-        summary.steps["gate"].status = "ok"
-        if gate is None:
-            summary.steps["gate"].detail = "no champion: first release" if result.changed else \
-                "skipped: models unchanged"
+        gate_step = summary.steps["gate"]
+        if not result.changed:
+            gate_step.status, gate_step.detail = "skipped", "models unchanged"
+        elif result.gate is None:
+            gate_step.status, gate_step.detail = "ok", "no champion: first release"
         else:
-            summary.steps["gate"].detail = ("FORCED past a refusal" if result.forced
-                                            else "challenger passed")
+            gate_step.status = "ok"
+            gate_step.detail = "FORCED past a refusal" if result.forced else "challenger passed"
         summary.sha, summary.tag, summary.changed = result.sha, result.tag, result.changed
         published["result"] = result
         if not result.changed:

@@ -64,8 +64,10 @@ def trigger(
         )
     status = body.get("status", "reloaded")
     previous = body.get("previous_sha")
-    detail = (
-        f"the backend already served {sha[:12]}" if status == "unchanged"
-        else f"the backend reloaded {str(previous or 'nothing')[:12]} -> {sha[:12]}"
-    )
+    if status == "unchanged":
+        detail = f"the backend already served {sha[:12]}"
+    elif previous:
+        detail = f"the backend reloaded {previous[:12]} -> {sha[:12]}"
+    else:
+        detail = f"the backend loaded {sha[:12]} (it was serving no release)"
     return DeployResult("webhook", sha, True, detail, None)
