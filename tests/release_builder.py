@@ -1,0 +1,149 @@
+"""Test releases made the way a user's train.py makes them: pipelines fitted on the Palmer
+penguins, saved with `hubship.bundle.Bundle`, numbered, then put on the local hub.
+
+Two ways onto the hub:
+- `publish_release`: the real publisher (`hubship.publish.publish`: gate against the live
+  release, card and plots, one commit, tag v<N>). For a normal sequence where each release
+  beats the last, like the frontend's v1 -> v2.
+- `upload_release`: one raw `upload_folder` commit titled "release v<N>" and its tag, no gate.
+  For tests that need what the publisher rightly refuses or decides itself: any release number,
+  a release no better than the live one, the exact commit title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from palmerpenguins import load_penguins
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from hubship.bundle import Bundle
+from hubship.manifest import Manifest, Source, Task
+
+MEASUREMENTS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+# This split puts every measurement's smallest and largest value in the training rows, so the
+# input ranges Bundle infers are the whole data set's (the frontend shows 59.6, the longest bill).
+SPLIT_SEED = 4
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One model of a test release: what it predicts, from which columns, gated how."""
+
+    name: str
+    target: str
+    inputs: tuple[str, ...]
+    task: Task
+    primary_metric: str
+    tolerance: float = 0.0
+    unit: str | None = None
+
+
+# The frontend's form shows these inputs (its browser tests fill sex and year).
+FRONTEND_MODELS = (
+    Recipe("species", "species", ("island", "bill_length_mm", "bill_depth_mm",
+                                  "flipper_length_mm", "sex", "year"),
+           "classification", "accuracy", tolerance=0.01),
+    Recipe("body_mass", "body_mass_g", ("species", "bill_length_mm", "flipper_length_mm", "sex"),
+           "regression", "mae", tolerance=5.0, unit="g"),
+)
+# The backend tests post GOOD_PENGUIN and GOOD_MASS_INPUT: every input required, none nullable.
+BACKEND_MODELS = (
+    Recipe("species", "species", ("bill_length_mm", "bill_depth_mm", "flipper_length_mm",
+                                  "island"),
+           "classification", "accuracy", tolerance=0.01),
+    Recipe("body_mass", "body_mass_g", ("flipper_length_mm", "bill_length_mm", "island"),
+           "regression", "r2", tolerance=0.01, unit="g"),
+)
+GOOD_PENGUIN = {"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181,
+                "island": "Torgersen"}  # an Adelie
+GOOD_MASS_INPUT = {"flipper_length_mm": 210, "bill_length_mm": 45.0, "island": "Biscoe"}
+
+
+def penguins() -> pd.DataFrame:
+    frame = load_penguins()
+    return frame.dropna(subset=MEASUREMENTS).reset_index(drop=True)  # `sex` keeps its gaps
+
+
+def _pipeline(inputs: pd.DataFrame, estimator: Any) -> Pipeline:
+    categorical = [c for c in inputs.columns if not pd.api.types.is_numeric_dtype(inputs[c])]
+    numeric = [c for c in inputs.columns if c not in categorical]
+    prepare = ColumnTransformer([
+        ("numeric", StandardScaler(), numeric),
+        ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                      OneHotEncoder(handle_unknown="ignore")), categorical),
+    ])
+    return Pipeline([("prepare", prepare), ("model", estimator)])
+
+
+def _estimator(task: Task, flexibility: float) -> Any:
+    if task == "classification":
+        return LogisticRegression(C=flexibility, max_iter=1000)
+    return Ridge(alpha=1.0 / flexibility)
+
+
+def build_release(release_dir: Path, models: Sequence[Recipe], *, release: int,
+                  flexibility: float = 1.0, sklearn_version: str | None = None) -> Manifest:
+    """Fit `models`, save them with `Bundle` into `release_dir` and number the release.
+
+    `flexibility` is the classifiers' C and the regressors' 1/alpha: a higher one fits closer,
+    scores better, and gives other model files (other shas). `sklearn_version` replaces the
+    scikit-learn version the manifest records, for the backend's refusal tests. The source
+    commit is the release number repeated ("2222222..." for release 2), so pages can show it.
+    """
+    frame = penguins()
+    train, holdout = train_test_split(frame, test_size=0.3, random_state=SPLIT_SEED,
+                                      stratify=frame["species"])
+    source = Source(git_commit=(str(release) * 40)[:40], git_subject=f"train release {release}")
+    bundle = Bundle(release_dir, source=source, repo_root=Path(release_dir).parent)
+    for recipe in models:
+        columns = list(recipe.inputs)
+        model = _pipeline(train[columns], _estimator(recipe.task, flexibility))
+        model.fit(train[columns], train[recipe.target])
+        bundle.add(recipe.name, model, X_train=train[columns], X_holdout=holdout[columns],
+                   y_holdout=holdout[recipe.target], task=recipe.task,
+                   primary_metric=recipe.primary_metric, tolerance=recipe.tolerance,
+                   unit=recipe.unit)
+    manifest = bundle.save()
+    update: dict[str, Any] = {"release": release}
+    if sklearn_version is not None:
+        packages = {**manifest.environment.packages, "scikit-learn": sklearn_version}
+        update["environment"] = manifest.environment.model_copy(update={"packages": packages})
+    manifest = manifest.model_copy(update=update)
+    manifest.write(release_dir)
+    return manifest
+
+
+def upload_release(api: Any, repo_id: str, release_dir: Path) -> str:
+    """One raw commit "release v<N>" of `release_dir` on main, tagged v<N>; its sha."""
+    release = Manifest.read(release_dir).release
+    api.create_repo(repo_id, exist_ok=True)
+    commit = api.upload_folder(folder_path=release_dir, repo_id=repo_id,
+                               commit_message=f"release v{release}")
+    api.create_tag(repo_id, tag=f"v{release}", revision=commit.oid)
+    return commit.oid
+
+
+def publish_release(api: Any, repo_id: str, release_dir: Path, *, cache_dir: Path) -> str:
+    """Publish `release_dir` with the real publisher (gated, numbered, tagged); its sha."""
+    from rich.console import Console
+
+    from hubship.publish import publish
+    from hubship.registry import Registry
+
+    # Created public first (the publisher would make it private): the tests' backends read
+    # the repo without a token.
+    api.create_repo(repo_id, exist_ok=True)
+    result = publish(Registry(api, repo_id, cache_dir=cache_dir), release_dir,
+                     console=Console(quiet=True))
+    assert result.changed and not result.forced, result
+    return result.sha
