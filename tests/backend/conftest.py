@@ -1,5 +1,5 @@
-"""Backend fixtures: hand-built releases, publishing with the real client, and a real
-uvicorn backend subprocess on a free loopback port."""
+"""Backend fixtures: releases v1 and v2 built with `hubship.bundle.Bundle`, uploaded with the
+real client, and a real uvicorn backend subprocess on a free loopback port."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from backend_releases import build_release, publish
 
 from hubship.services import Service, free_port
+from release_builder import BACKEND_MODELS, build_release, upload_release
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,14 +22,18 @@ def release_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     dirs = {}
     for number in (1, 2):
         dirs[number] = base / f"v{number}"
-        build_release(dirs[number], release=number, seed=number - 1)
+        build_release(dirs[number], BACKEND_MODELS, release=number, flexibility=number)
     return dirs
 
 
 @pytest.fixture
 def published(hf_api, repo_id: str, release_dirs: dict[int, Path]) -> dict[int, str]:
-    """`repo_id` on the session hub with v1 published; returns {release: sha}."""
-    return {1: publish(hf_api, repo_id, release_dirs[1], 1)}
+    """`repo_id` on the session hub with v1 published; returns {release: sha}.
+
+    Raw uploads, not `hubship publish`: these tests check the commit title ("release v2"),
+    move main back by hand and publish releases in an order the gate and numbering of the
+    real publisher would not allow."""
+    return {1: upload_release(hf_api, repo_id, release_dirs[1])}
 
 
 @pytest.fixture

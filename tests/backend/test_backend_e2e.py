@@ -6,16 +6,16 @@ import threading
 from pathlib import Path
 
 import httpx
-from backend_releases import (
-    ADMIN_TOKEN,
+from backend_support import ADMIN_TOKEN, log_text
+
+from hubship.services import hub_service
+from release_builder import (
+    BACKEND_MODELS,
     GOOD_MASS_INPUT,
     GOOD_PENGUIN,
     build_release,
-    log_text,
-    publish,
+    upload_release,
 )
-
-from hubship.services import hub_service
 
 
 def _env(hub: str, repo_id: str, home: Path, **extra: str) -> dict[str, str]:
@@ -52,7 +52,7 @@ def test_hub_down_serves_the_cache_then_bundled_then_not_ready(hf_api, release_d
     repo_id = "tests/offline"
     from huggingface_hub import HfApi
 
-    sha = publish(HfApi(endpoint=hub.url, token="t"), repo_id, release_dirs[1], 1)
+    sha = upload_release(HfApi(endpoint=hub.url, token="t"), repo_id, release_dirs[1])
     home = tmp_path / "home"
     first = start_backend(_env(hub.url, repo_id, home))
     assert httpx.get(f"{first.url}/version").json()["source"] == "hub"
@@ -67,7 +67,7 @@ def test_hub_down_serves_the_cache_then_bundled_then_not_ready(hf_api, release_d
     cached.stop()
 
     assets = tmp_path / "assets"
-    build_release(assets, release=7)
+    build_release(assets, BACKEND_MODELS, release=7)
     bundled = start_backend(_env(hub.url, repo_id, tmp_path / "empty-home",
                                  HUBSHIP_ASSETS_DIR=str(assets)))
     version = httpx.get(f"{bundled.url}/version").json()
@@ -123,7 +123,7 @@ def test_reload_under_load_drops_no_request(hub_url, hf_api, repo_id, published,
     for worker in workers:
         worker.start()
     try:
-        new_sha = publish(hf_api, repo_id, release_dirs[2], 2)
+        new_sha = upload_release(hf_api, repo_id, release_dirs[2])
         wrong = httpx.post(f"{backend.url}/admin/reload",
                            headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from backend_releases import ADMIN_TOKEN, build_release, publish
+from backend_support import ADMIN_TOKEN
 from fastapi.testclient import TestClient
 
 from hubship.config import Settings
@@ -16,6 +16,7 @@ from hubship.errors import IntegrityError, RevisionNotFound
 from hubship.loader import load_from_cache, load_from_hub, load_release
 from hubship.services import free_port
 from hubship.serving.app import create_app
+from release_builder import BACKEND_MODELS, build_release, upload_release
 
 
 def hub_settings(endpoint: str, repo_id: str, home: Path, **extra) -> Settings:
@@ -51,7 +52,7 @@ def test_a_tampered_cache_is_refused_offline(hf_api, hub_url, repo_id, published
 def test_reload_never_moves_to_an_older_release_unless_pinned(hf_api, hub_url, repo_id,
                                                               published, release_dirs,
                                                               tmp_path):
-    v2 = publish(hf_api, repo_id, release_dirs[2], 2)
+    v2 = upload_release(hf_api, repo_id, release_dirs[2])
     settings = hub_settings(hub_url, repo_id, tmp_path, admin_token=ADMIN_TOKEN)
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with TestClient(create_app(settings, hf_api=hf_api)) as client:
@@ -91,14 +92,14 @@ def test_polling_and_the_webhook_pick_up_new_releases(hf_api, hub_url, repo_id, 
     settings = hub_settings(hub_url, repo_id, tmp_path, model_poll_seconds=0.2)
     with TestClient(create_app(settings, hf_api=hf_api)) as client:
         assert client.get("/version").json()["release"] == 1
-        v2 = publish(hf_api, repo_id, release_dirs[2], 2)
+        v2 = upload_release(hf_api, repo_id, release_dirs[2])
         assert _wait_for(lambda: client.get("/version").json()["sha"] == v2)
 
     hooked = hub_settings(hub_url, repo_id, tmp_path / "hooked", hf_webhook_secret="s3cret")
     with TestClient(create_app(hooked, hf_api=hf_api)) as client:
         assert client.get("/version").json()["sha"] == v2
-        build_release(tmp_path / "v3", release=3, seed=2)
-        v3 = publish(hf_api, repo_id, tmp_path / "v3", 3)
+        build_release(tmp_path / "v3", BACKEND_MODELS, release=3, flexibility=3.0)
+        v3 = upload_release(hf_api, repo_id, tmp_path / "v3")
         hook = {"event": {"action": "update", "scope": "repo.content"},
                 "repo": {"type": "model", "name": repo_id, "headSha": v3},
                 "updatedRefs": [{"ref": "refs/heads/main", "oldSha": v2, "newSha": v3}]}

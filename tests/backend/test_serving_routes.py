@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from backend_releases import ADMIN_TOKEN, GOOD_PENGUIN, build_release
+from backend_support import ADMIN_TOKEN
 from fastapi.testclient import TestClient
 
 from hubship.config import Settings
@@ -16,12 +16,13 @@ from hubship.loader import load_bundled
 from hubship.services import free_port
 from hubship.serving.app import RedactSecrets, create_app
 from hubship.serving.state import Active
+from release_builder import BACKEND_MODELS, GOOD_PENGUIN, build_release
 
 
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("assets")
-    build_release(path, release=4)
+    build_release(path, BACKEND_MODELS, release=4)
     return path
 
 
@@ -118,7 +119,7 @@ def test_sklearn_mismatch_is_refused_unless_allowed(tmp_path, caplog):
     import sklearn
 
     assets = tmp_path / "old-assets"
-    build_release(assets, release=1, sklearn_version="0.24.2")
+    build_release(assets, BACKEND_MODELS, release=1, sklearn_version="0.24.2")
     settings = offline_settings(tmp_path, assets)
     with pytest.raises(IncompatibleRelease) as refused:
         load_bundled(settings)
@@ -137,7 +138,7 @@ def test_sklearn_mismatch_is_refused_unless_allowed(tmp_path, caplog):
 def test_a_request_keeps_the_release_it_started_with(tmp_path, assets):
     """The swap replaces one reference; an Active grabbed before it stays whole and usable."""
     other = tmp_path / "v5"
-    build_release(other, release=5, seed=3)
+    build_release(other, BACKEND_MODELS, release=5, flexibility=4.0)
     app = create_app(offline_settings(tmp_path, assets))
     with TestClient(app):
         state = app.state.serving
