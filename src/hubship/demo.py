@@ -15,7 +15,7 @@ import os
 import secrets
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -56,13 +56,19 @@ def load_demo_env(settings: Settings, console: Console) -> Settings:
                        "train_command": settings.train_command})
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(settings: Settings, *, console: Console | None = None) -> None:
     console = console or Console()
     home = settings.hubship_home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     started: list[Service] = []
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C or a SIGTERM, at any moment (even while training), stops everything started so
+    # far. Installed explicitly: a shell starts background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         hub_port = _port(LOCAL_HUB_PORT)
         hub = hub_service(home / "hub", port=hub_port, log_path=home / "hub.log")
@@ -112,14 +118,14 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
                       "frontend: not started (see above)")
         console.print("\nchange models/train.py and run `.venv/bin/hubship run` in another "
                       "terminal to ship a new release; Ctrl-C stops everything.")
-        try:
-            while not stop.wait(0.5):
-                for service in started:
-                    if service.process is not None and service.process.poll() is not None:
-                        raise HubshipError(f"{service.name} stopped unexpectedly",
-                                           hint=f"see its log in {home}")
-        except KeyboardInterrupt:
-            pass
+        while True:
+            time.sleep(0.5)
+            for service in started:
+                if service.process is not None and service.process.poll() is not None:
+                    raise HubshipError(f"{service.name} stopped unexpectedly",
+                                       hint=f"see its log in {home}")
+    except KeyboardInterrupt:
+        console.print("\nstopping")
     finally:
         for service in reversed(started):
             service.stop()
