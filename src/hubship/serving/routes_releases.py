@@ -6,6 +6,7 @@ A tag's commit is immutable, so each manifest is fetched once per sha and kept i
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from threading import Lock
 from typing import Any
 
@@ -14,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from hubship.config import Settings
 from hubship.errors import HubshipError, HubUnreachableError
-from hubship.loader import TAG_RE, backend_cache_dir, hub_call
-from hubship.manifest import MANIFEST_FILE, Manifest
+from hubship.loader import TAG_RE, backend_registry, hub_call
+from hubship.manifest import Manifest
+from hubship.registry import Registry
 from hubship.serving.responses import detail, json_response
 from hubship.serving.routes_health import zulu
 
@@ -30,24 +32,23 @@ class ReleaseHistory:
         self._titles: dict[str, tuple[str, str]] = {}
         self._lock = Lock()
 
+    @cached_property
+    def registry(self) -> Registry:
+        """Built on first use: a missing HF_REPO_ID is then this route's 503, not a crash."""
+        return backend_registry(self.settings, self.api)
+
     def _manifest(self, sha: str) -> Manifest | None:
         if sha not in self._manifests:
-            from huggingface_hub import hf_hub_download
-
-            settings = self.settings
             try:
-                path = hub_call(settings, f"reading the manifest of {sha[:12]}",
-                                lambda: hf_hub_download(
-                                    settings.repo_id, MANIFEST_FILE, revision=sha,
-                                    cache_dir=backend_cache_dir(settings),
-                                    endpoint=settings.endpoint, token=settings.token))
-                with open(path, "rb") as handle:
-                    self._manifests[sha] = Manifest.parse(handle.read(), origin=f"{sha[:12]}")
+                manifest = self.registry.read_manifest(sha)
+                problem = None if manifest else "the commit holds no manifest.json"
             except HubshipError as exc:
                 if isinstance(exc, HubUnreachableError):
                     raise
-                log.warning("release %s has no readable manifest: %s", sha[:12], exc.message)
-                self._manifests[sha] = None
+                manifest, problem = None, exc.message
+            if problem:
+                log.warning("release %s has no readable manifest: %s", sha[:12], problem)
+            self._manifests[sha] = manifest  # a tag's commit never changes: cached for good
         return self._manifests[sha]
 
     def _commit_titles(self, shas: set[str]) -> None:
@@ -60,18 +61,16 @@ class ReleaseHistory:
             self._titles[commit.commit_id] = (commit.title, zulu(commit.created_at))
 
     def releases(self) -> list[dict[str, Any]]:
-        settings = self.settings
         with self._lock:
-            refs = hub_call(settings, "listing tags",
-                            lambda: self.api.list_repo_refs(settings.repo_id))
-            tags = sorted(((int(m.group(1)), t) for t in refs.tags
-                           if (m := TAG_RE.match(t.name))), key=lambda x: x[0], reverse=True)
+            numbered = sorted(((int(m.group(1)), name, sha)
+                               for name, sha in self.registry.tags().items()
+                               if (m := TAG_RE.match(name))), key=lambda x: x[0], reverse=True)
             try:
-                self._commit_titles({t.target_commit for _, t in tags})
+                self._commit_titles({sha for _, _, sha in numbered})
             except HubshipError as exc:
                 log.warning("no commit titles: %s", exc.message)
-            return [row for number, tag in tags
-                    if (row := self._row(number, tag.name, tag.target_commit)) is not None]
+            return [row for number, name, sha in numbered
+                    if (row := self._row(number, name, sha)) is not None]
 
     def _row(self, number: int, tag: str, sha: str) -> dict[str, Any] | None:
         manifest = self._manifest(sha)
