@@ -52,6 +52,8 @@ from hubship.manifest import (
     PrimaryMetric,
     Source,
     Task,
+    holdout_file,
+    model_file,
 )
 
 TASKS: tuple[Task, ...] = ("classification", "regression")
@@ -172,7 +174,7 @@ class Bundle:
                           "check the holdout set matches what the model was trained on") from None
         try:
             entry = ModelEntry(
-                file=f"models/{name}.joblib",
+                file=model_file(name),
                 sha256=hashlib.sha256(model_bytes).hexdigest(),
                 size=len(model_bytes),
                 task=task,
@@ -185,7 +187,7 @@ class Bundle:
                     higher_is_better=metric_registry.METRICS[primary_metric].higher_is_better,
                     tolerance=tolerance,
                 ),
-                holdout=_ref(f"holdout/{name}.parquet", holdout_bytes),
+                holdout=_ref(holdout_file(name), holdout_bytes),
             )
         except ValidationError as exc:
             raise Problem(f"does not make a valid manifest entry: {exc}",

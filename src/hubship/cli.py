@@ -37,8 +37,17 @@ def _root() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a HubshipError becomes a readable message and its exit code."""
+    from pydantic import ValidationError
+
     try:
-        app(args=argv, prog_name="hubship")
+        try:
+            app(args=argv, prog_name="hubship")
+        except ValidationError as exc:
+            if exc.title != "Settings":
+                raise
+            from hubship.config import invalid_settings
+
+            raise invalid_settings(exc) from None
     except HubshipError as exc:
         from hubship.config import Settings
 

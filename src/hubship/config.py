@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hubship.errors import ConfigError
@@ -81,13 +81,29 @@ class Settings(BaseSettings):
             return f"http://127.0.0.1:{LOCAL_HUB_PORT}"
         return HUGGINGFACE_CO
 
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Read the environment; a wrong value is a ConfigError naming the variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise invalid_settings(exc) from None
+
     @property
     def repo_id(self) -> str:
         if self.hf_repo_id:
-            if self.hf_repo_id.count("/") != 1 or not all(self.hf_repo_id.split("/")):
+            from huggingface_hub.errors import HFValidationError
+            from huggingface_hub.utils import validate_repo_id
+
+            problem = None if self.hf_repo_id.count("/") == 1 else "it needs a namespace"
+            try:
+                validate_repo_id(self.hf_repo_id)
+            except HFValidationError as exc:
+                problem = str(exc).split(":")[0]
+            if problem:
                 raise ConfigError(
-                    f"HF_REPO_ID={self.hf_repo_id!r} is not of the form namespace/name",
-                    hint="set HF_REPO_ID to your model repo, e.g. my-team/penguins",
+                    f"HF_REPO_ID={self.hf_repo_id!r} is not a valid model repo id ({problem})",
+                    hint="set HF_REPO_ID to namespace/name, e.g. my-team/penguins",
                 )
             return self.hf_repo_id
         if self.uses_local_hub:
@@ -126,3 +142,20 @@ class Settings(BaseSettings):
             self.render_deploy_hook, self.signing_key,
         ]
         return [v.get_secret_value() for v in values if v is not None]
+
+
+def invalid_settings(exc: ValidationError) -> ConfigError:
+    """Turn pydantic's report on the environment into one readable ConfigError."""
+    fields = Settings.model_fields
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        field = fields.get(name)
+        variable = (field.alias if field and field.alias else name).upper()
+        problems.append(f"{variable}: {error['msg']} (got {error.get('input')!r})"
+                        if "Secret" not in str(field.annotation if field else "")
+                        else f"{variable}: {error['msg']}")
+    return ConfigError(
+        "invalid setting: " + "; ".join(problems),
+        hint="fix the variable in the environment (or in GitHub/Railway/Render settings)",
+    )

@@ -24,7 +24,15 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hubship.errors import IntegrityError, ManifestError
 
@@ -33,6 +41,10 @@ READABLE_FORMATS = {"hubship/1"}
 MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"
 CARD_FILE = "README.md"
+_MANIFEST_HINT = (
+    "hubship.bundle writes the manifest when training saves: re-run training for a local "
+    "release; a release from the Hub with a broken manifest must be replaced by a new one"
+)
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 Task = Literal["classification", "regression"]
@@ -61,8 +73,8 @@ class InputSpec(_Strict):
     name: str
     type: InputType
     nullable: bool = False
-    min: float | None = None
-    max: float | None = None
+    min: FiniteFloat | None = None
+    max: FiniteFloat | None = None
     values: list[str | int | float | bool] | None = None
 
     @model_validator(mode="after")
@@ -83,7 +95,7 @@ class OutputSpec(_Strict):
 class PrimaryMetric(_Strict):
     name: str
     higher_is_better: bool
-    tolerance: float = Field(0.0, ge=0)
+    tolerance: FiniteFloat = Field(0.0, ge=0)
 
 
 class ModelEntry(FileRef):
@@ -91,7 +103,7 @@ class ModelEntry(FileRef):
     estimator: str = Field(description="class path of the fitted estimator, for people")
     inputs: list[InputSpec] = Field(min_length=1)
     output: OutputSpec
-    metrics: dict[str, float]
+    metrics: dict[str, FiniteFloat]
     primary_metric: PrimaryMetric
     holdout: FileRef
 
@@ -155,11 +167,17 @@ class Manifest(_Strict):
     @field_validator("models")
     @classmethod
     def _model_names(cls, value: dict[str, ModelEntry]) -> dict[str, ModelEntry]:
-        for name in value:
+        for name, entry in value.items():
             if not MODEL_NAME.fullmatch(name):
                 raise ValueError(
                     f"model name {name!r}: 1-64 ASCII letters, digits, '-' and '_', "
                     "starting with a letter or digit (it becomes a file name on the Hub)"
+                )
+            expected = (model_file(name), holdout_file(name))
+            if (entry.file, entry.holdout.file) != expected:
+                raise ValueError(
+                    f"model {name!r} must live at {expected[0]} with its holdout set at "
+                    f"{expected[1]}, not {entry.file} and {entry.holdout.file}"
                 )
         return value
 
@@ -173,7 +191,7 @@ class Manifest(_Strict):
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ManifestError(
                 f"{origin} is not valid JSON: {exc}",
-                hint="re-run training to write a fresh manifest",
+                hint=_MANIFEST_HINT,
             ) from None
         try:
             return cls.model_validate(data)
@@ -184,7 +202,7 @@ class Manifest(_Strict):
             )
             raise ManifestError(
                 f"{origin} is not a valid hubship manifest: {problems}",
-                hint="re-run training to write a fresh manifest",
+                hint=_MANIFEST_HINT,
             ) from None
 
     @classmethod
@@ -230,6 +248,14 @@ class Manifest(_Strict):
 
     def model_hashes(self) -> dict[str, str]:
         return {name: entry.sha256 for name, entry in self.models.items()}
+
+
+def model_file(name: str) -> str:
+    return f"models/{name}.joblib"
+
+
+def holdout_file(name: str) -> str:
+    return f"holdout/{name}.parquet"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -23,6 +23,14 @@ from hubship.manifest import MANIFEST_FILE, Manifest
 OUTPUT_TAIL_LINES = 30
 
 
+# Training never needs these; keep them out of its reach. HF_TOKEN stays: training code may
+# read private data from the Hub.
+DEPLOY_SECRETS = frozenset({
+    "ADMIN_TOKEN", "HF_WEBHOOK_SECRET", "RAILWAY_TOKEN", "RENDER_DEPLOY_HOOK",
+    "HUBSHIP_SIGNING_KEY",
+})
+
+
 def training_argv(command: str) -> list[str]:
     """The command as argv; `python`/`python3` become this interpreter."""
     try:
@@ -64,7 +72,8 @@ def run_training(
     command = command or settings.train_command
     argv = training_argv(command)
     assets_dir = Path(settings.assets_dir).resolve()
-    env = {**os.environ, "HUBSHIP_ASSETS_DIR": str(assets_dir), "PYTHONUNBUFFERED": "1"}
+    env = {name: value for name, value in os.environ.items() if name not in DEPLOY_SECRETS}
+    env.update(HUBSHIP_ASSETS_DIR=str(assets_dir), PYTHONUNBUFFERED="1")
     secrets = settings.secrets()
     before = _stamp(assets_dir / MANIFEST_FILE)
     tail: deque[str] = deque(maxlen=OUTPUT_TAIL_LINES)

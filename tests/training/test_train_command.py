@@ -51,14 +51,27 @@ def test_command_that_writes_no_release_is_an_error(tmp_path):
 
 
 def test_training_output_is_redacted(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_TOKEN", "hf_notarealtokenbutsecret")
+    # not shaped like an hf_ token, so only the list of configured secrets can catch it
+    monkeypatch.setenv("HF_TOKEN", "plain-looking-secret-4711")
     monkeypatch.setenv("HUBSHIP_ASSETS_DIR", str(tmp_path))
     seen: list[str] = []
     command = "python -c \"import os, sys; print(os.environ['HF_TOKEN']); sys.exit(2)\""
     with pytest.raises(TrainingError) as caught:
         run_training(Settings(), command=command, on_line=seen.append)
-    assert "hf_notarealtokenbutsecret" not in str(caught.value)
+    assert "plain-looking-secret-4711" not in str(caught.value)
     assert seen == ["***"]
+
+
+def test_training_does_not_see_deploy_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAILWAY_TOKEN", "railway-secret-value")
+    monkeypatch.setenv("ADMIN_TOKEN", "admin-secret-value")
+    monkeypatch.setenv("HUBSHIP_ASSETS_DIR", str(tmp_path))
+    seen: list[str] = []
+    command = ("python -c \"import os, sys; print(os.environ.get('RAILWAY_TOKEN'), "
+               "os.environ.get('ADMIN_TOKEN')); sys.exit(2)\"")
+    with pytest.raises(TrainingError):
+        run_training(Settings(), command=command, on_line=seen.append)
+    assert seen == ["None None"]
 
 
 def test_run_training_returns_the_checked_manifest(tmp_path, monkeypatch):

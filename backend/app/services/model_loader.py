@@ -14,4 +14,4 @@ __all__ = ["LoadedModel", "ModelSet", "load_models"]
 
 def load_models(settings: Settings | None = None) -> ModelSet:
     """The release MODEL_REVISION names, loaded and verified (see hubship.loader)."""
-    return load_release(settings or Settings())
+    return load_release(settings or Settings.load())

@@ -72,7 +72,7 @@ def _enable_fast_sklearn() -> None:
 
 
 def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastAPI:
-    settings = settings or Settings()
+    settings = settings or Settings.load()
     configure_logging(settings)
     api = hf_api or make_hf_api(settings)
     state = ServingState(settings.model_revision)
