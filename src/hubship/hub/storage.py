@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+import orjson
 
 from hubship.hub.blobs import BlobStore
 from hubship.hub.errors import (
@@ -121,17 +123,20 @@ def tree_oid(entries: Sequence[FileEntry]) -> str:
 
 def _commit_oid(files: dict[str, FileEntry], parent: str | None, title: str, message: str,
                 created_at: str) -> str:
-    header = f"tree {tree_oid(list(files.values()))}\nparent {parent or ''}\ndate {created_at}\n"
-    return hashlib.sha1(
-        f"{header}\n{title}\n\n{message}".encode(), usedforsecurity=False
-    ).hexdigest()
+    """The commit's id: a hash of everything it holds, JSON-encoded so that two different
+    commits never share an encoding. Equal ids mean equal commits (as in git)."""
+    fields = orjson.dumps(
+        [tree_oid(list(files.values())), parent, created_at, AUTHOR, title, message]
+    )
+    return hashlib.sha1(b"commit %d\0" % len(fields) + fields, usedforsecurity=False).hexdigest()
 
 
 class Store:
     """The hub's state under `data_dir`: `hub.sqlite3` and `blobs/`."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, clock: Callable[[], str] = utc_now) -> None:
         self.data_dir = data_dir
+        self.clock = clock
         data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = data_dir / "hub.sqlite3"
         self.blobs = BlobStore(data_dir / "blobs")
@@ -165,7 +170,7 @@ class Store:
 
     def create_repo(self, namespace: str, name: str, *, private: bool) -> Repo:
         """Create the repo with an empty initial commit on `main`; Conflict if it exists."""
-        now = utc_now()
+        now = self.clock()
         with self._write() as db:
             try:
                 cur = db.execute(
@@ -313,7 +318,7 @@ class Store:
         Every AddFile blob must already be in the blob store. With `parent`, the commit is
         refused (412) unless the branch still points at it.
         """
-        now = utc_now()
+        now = self.clock()
         with self._write() as db:
             row = db.execute(
                 "SELECT target FROM refs WHERE repo_id = ? AND kind = 'branch' AND name = ?",
@@ -345,15 +350,21 @@ class Store:
 
     def _insert_commit(self, db: sqlite3.Connection, repo: Repo, files: dict[str, FileEntry],
                        parent: str | None, title: str, message: str, now: str) -> str:
+        """Store the commit and its files; an existing commit with this id is the very same
+        commit (same parent, files, date and text, e.g. made on two branches in the same
+        millisecond), so it is reused, as git would."""
         oid = _commit_oid(files, parent, title, message, now)
-        db.execute(
-            "INSERT INTO commits (repo_id, oid, parent, title, message, author, created_at) "
+        inserted = db.execute(
+            "INSERT OR IGNORE INTO commits "
+            "(repo_id, oid, parent, title, message, author, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)", (repo.id, oid, parent, title, message, AUTHOR, now),
-        )
-        db.executemany(
-            "INSERT INTO files (repo_id, commit_oid, path, blob_oid, size) VALUES (?, ?, ?, ?, ?)",
-            [(repo.id, oid, f.path, f.oid, f.size) for f in files.values()],
-        )
+        ).rowcount
+        if inserted:
+            db.executemany(
+                "INSERT INTO files (repo_id, commit_oid, path, blob_oid, size) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(repo.id, oid, f.path, f.oid, f.size) for f in files.values()],
+            )
         return oid
 
 
