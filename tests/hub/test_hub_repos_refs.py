@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
@@ -110,6 +112,20 @@ def test_commit_history_is_paged_with_link_and_dates_in_utc(hf_api, repo_id, hub
     assert pages == 3
     assert [i["id"] for i in items] == [c.commit_id for c in commits]
     assert all(i["date"].endswith("Z") for i in items)
+
+
+def test_a_long_history_pages_through_every_commit_in_order(hf_api, repo_id, hub_url):
+    hf_api.create_repo(repo_id)
+    with httpx.Client(base_url=f"{hub_url}/api/models/{repo_id}") as client:
+        for n in range(300):  # header-only commits: the quickest way to a long history
+            line = json.dumps({"key": "header", "value": {"summary": f"commit {n}"}})
+            client.post("/commit/main", content=line.encode()).raise_for_status()
+
+    expected = [f"commit {n}" for n in reversed(range(300))] + ["initial commit"]
+    assert [c.title for c in hf_api.list_repo_commits(repo_id)] == expected  # client paging
+    items, pages = _follow_links(f"{hub_url}/api/models/{repo_id}/commits/main?limit=50")
+    assert pages == 7
+    assert [i["title"] for i in items] == expected
 
 
 def test_tree_recursive_paged_and_under_a_folder(hf_api, repo_id, hub_url, tmp_path):

@@ -41,3 +41,19 @@ def test_different_titles_and_messages_never_share_an_id(tmp_path: Path):
     assert one.oid != two.oid
     assert store.get_commit(repo, one.oid).title == "a\n\nb"
     assert store.get_commit(repo, two.oid).message == "b\n\n"
+
+
+def test_history_pages_through_300_commits_in_order(tmp_path: Path):
+    store = Store(tmp_path)
+    repo = store.create_repo("team", "models", private=False)
+    for number in range(300):
+        store.commit(repo, "main", [], title=f"commit {number}")
+    head = store.resolve(repo, "main")
+
+    titles = [c.title for skip in range(0, 350, 50)
+              for c in store.history(repo, head, skip=skip, limit=50)]
+
+    assert titles == [f"commit {n}" for n in reversed(range(300))] + ["initial commit"]
+    assert [c.title for c in store.history(repo, head, skip=298, limit=5)] == [
+        "commit 1", "commit 0", "initial commit"]
+    assert store.history(repo, head, skip=301, limit=5) == []

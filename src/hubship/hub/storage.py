@@ -251,17 +251,24 @@ class Store:
         return Commit(*row)
 
     def history(self, repo: Repo, oid: str, *, skip: int = 0, limit: int = 50) -> list[Commit]:
-        """Commits from `oid` back to the first one, newest first; `limit` after `skip`."""
-        commits: list[Commit] = []
-        current: str | None = oid
-        index = 0
-        while current is not None and len(commits) < limit:
-            commit = self.get_commit(repo, current)
-            if index >= skip:
-                commits.append(commit)
-            index += 1
-            current = commit.parent
-        return commits
+        """Commits from `oid` back to the first one, newest first; `limit` after `skip`.
+
+        One query: a recursive walk along the parent links that stops after `skip + limit`.
+        """
+        with self._connect() as db:
+            rows = db.execute(
+                "WITH RECURSIVE chain (oid, depth) AS ("
+                "  SELECT ?, 0"
+                "  UNION ALL"
+                "  SELECT c.parent, chain.depth + 1 FROM chain JOIN commits AS c"
+                "  ON c.repo_id = ? AND c.oid = chain.oid WHERE c.parent IS NOT NULL"
+                "  LIMIT ?) "
+                "SELECT c.oid, c.parent, c.title, c.message, c.author, c.created_at "
+                "FROM chain JOIN commits AS c ON c.repo_id = ? AND c.oid = chain.oid "
+                "ORDER BY chain.depth LIMIT ? OFFSET ?",
+                (oid, repo.id, skip + limit, repo.id, limit, skip),
+            ).fetchall()
+        return [Commit(*row) for row in rows]
 
     def files(self, repo: Repo, commit_oid: str) -> list[FileEntry]:
         with self._connect() as db:
