@@ -72,6 +72,18 @@ BAD_BODIES = {
     "bad parent commit": _ndjson({"key": "header", "value": {
         "summary": "x", "parentCommit": "not-a-sha"}}),
     "empty summary": _ndjson({"key": "header", "value": {"summary": " "}}),
+    "header value not an object": _ndjson({"key": "header", "value": ["x"]}),
+    "summary a number": _ndjson({"key": "header", "value": {"summary": 5}}),
+    "description a list": _ndjson({"key": "header", "value": {"summary": "x",
+                                                              "description": ["d"]}}),
+    "parent commit a number": _ndjson({"key": "header", "value": {"summary": "x",
+                                                                  "parentCommit": 5}}),
+    "operation value a list": _ndjson(HEADER, {"key": "file", "value": ["ok.txt"]}),
+    "file path a number": _ndjson(HEADER, {"key": "file", "value": {
+        "path": 5, "encoding": "base64", "content": ""}}),
+    "file content a number": _ndjson(HEADER, _file("a.txt", 5)),
+    "deleted folder path a list": _ndjson(HEADER, {"key": "deletedFolder",
+                                                   "value": {"path": ["a"]}}),
 }
 
 
@@ -134,3 +146,77 @@ def test_oversized_body_is_refused_before_anything_is_written(start_hub, api_for
     assert response.status_code == 400 and "limit" in response.json()["error"]
     assert api.list_repo_files("limits/repo") == []
     assert len(api.list_repo_commits("limits/repo")) == 1
+
+
+# Each JSON route with a body of the wrong shape or a field of the wrong type: always a 400 with
+# a message, never a 500. `{repo}` is replaced by a fresh repo holding one commit.
+WRONG_TYPES = {
+    "create: body a list": ("POST", "/api/repos/create", ["team", "x"]),
+    "create: body null": ("POST", "/api/repos/create", None),
+    "create: organization a number": ("POST", "/api/repos/create",
+                                      {"organization": 5, "name": "x"}),
+    "create: name a list": ("POST", "/api/repos/create", {"organization": "team", "name": ["x"]}),
+    "create: private a string": ("POST", "/api/repos/create",
+                                 {"organization": "team", "name": "x", "private": "false"}),
+    "create: unknown visibility": ("POST", "/api/repos/create",
+                                   {"organization": "team", "name": "x", "visibility": "secret"}),
+    "create: type a number": ("POST", "/api/repos/create",
+                              {"organization": "team", "name": "x", "type": 5}),
+    "delete: organization a list": ("DELETE", "/api/repos/delete",
+                                     {"organization": ["team"], "name": "x"}),
+    "delete: body a string": ("DELETE", "/api/repos/delete", "team/x"),
+    "settings: private a string": ("PUT", "/api/models/{repo}/settings", {"private": "no"}),
+    "settings: visibility a boolean": ("PUT", "/api/models/{repo}/settings",
+                                       {"visibility": True}),
+    "settings: body a list": ("PUT", "/api/models/{repo}/settings", [True]),
+    "branch: startingPoint a number": ("POST", "/api/models/{repo}/branch/dev",
+                                       {"startingPoint": 5}),
+    "branch: body a list": ("POST", "/api/models/{repo}/branch/dev", []),
+    "tag: tag a number": ("POST", "/api/models/{repo}/tag/main", {"tag": 5}),
+    "tag: message a list": ("POST", "/api/models/{repo}/tag/main",
+                            {"tag": "v1", "message": ["x"]}),
+    "tag: body a number": ("POST", "/api/models/{repo}/tag/main", 5),
+    "preupload: files a number": ("POST", "/api/models/{repo}/preupload/main", {"files": 5}),
+    "preupload: file not an object": ("POST", "/api/models/{repo}/preupload/main",
+                                      {"files": ["a.txt"]}),
+    "preupload: path a number": ("POST", "/api/models/{repo}/preupload/main",
+                                 {"files": [{"path": 5, "sample": "", "size": 1}]}),
+    "paths-info: paths a number": ("POST", "/api/models/{repo}/paths-info/main", {"paths": 5}),
+    "paths-info: paths null": ("POST", "/api/models/{repo}/paths-info/main", {"paths": None}),
+    "paths-info: a path a number": ("POST", "/api/models/{repo}/paths-info/main",
+                                    {"paths": ["a.txt", 1]}),
+    "paths-info: expand a string": ("POST", "/api/models/{repo}/paths-info/main",
+                                    {"paths": [], "expand": "yes"}),
+    "paths-info: body null": ("POST", "/api/models/{repo}/paths-info/main", None),
+    "paths-info: body a list": ("POST", "/api/models/{repo}/paths-info/main", ["a.txt"]),
+}
+
+
+@pytest.mark.parametrize("case", WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
+def test_a_wrong_type_in_a_json_body_gets_400_and_changes_nothing(hf_api, repo_id, hub_url,
+                                                                  case):
+    method, path, body = case
+    hf_api.create_repo(repo_id)
+    hf_api.upload_file(path_or_fileobj=b"keep", path_in_repo="keep.txt", repo_id=repo_id)
+    refs_before = hf_api.list_repo_refs(repo_id)
+
+    response = httpx.request(method, hub_url + path.format(repo=repo_id),
+                             content=json.dumps(body).encode(),
+                             headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]
+    assert not hf_api.repo_exists("team/x")  # the repo the create cases name
+    assert hf_api.list_repo_refs(repo_id) == refs_before
+    assert hf_api.model_info(repo_id).private is False
+
+
+def test_paths_info_as_a_form_checks_expand(hf_api, repo_id, hub_url):
+    hf_api.create_repo(repo_id)
+    hf_api.upload_file(path_or_fileobj=b"a", path_in_repo="a.txt", repo_id=repo_id)
+    url = f"{hub_url}/api/models/{repo_id}/paths-info/main"
+    assert httpx.post(url, data={"paths": ["a.txt"], "expand": "maybe"}).status_code == 400
+    found = httpx.post(url, data={"paths": ["a.txt", "b.txt"], "expand": False}).json()
+    assert [f["path"] for f in found] == ["a.txt"]
+    found = httpx.post(url, json={"paths": ["a.txt"], "expand": True}).json()
+    assert [f["path"] for f in found] == ["a.txt"]

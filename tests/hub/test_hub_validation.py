@@ -26,13 +26,14 @@ def test_good_ref_names(name):
 
 
 @pytest.mark.parametrize("name", ["", "a b", "a..b", "/x", "x/", "refs/tags/x", "x.lock",
-                                  "a~1", "a:b", "0123456789abcdef0123456789abcdef01234567"])
+                                  "a~1", "a:b", "0123456789abcdef0123456789abcdef01234567",
+                                  None, 5, ["v1"]])
 def test_bad_ref_names(name):
     with pytest.raises(BadRequest):
         check_ref_name(name, "tag")
 
 
-@pytest.mark.parametrize("name", ["a--b", "a..b", "-a", "a b", "", "x" * 97])
+@pytest.mark.parametrize("name", ["a--b", "a..b", "-a", "a b", "", "x" * 97, None, 5, ["a"]])
 def test_bad_repo_names(name):
     with pytest.raises(BadRequest):
         check_repo_part(name, "repo name")

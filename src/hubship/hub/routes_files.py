@@ -13,6 +13,7 @@ from hubship.hub.errors import BadRequest, EntryNotFound
 from hubship.hub.routes_repos import REPO
 from hubship.hub.serialize import commit_entry, file_entry, folder_entry
 from hubship.hub.storage import FileEntry, tree_oid
+from hubship.hub.validation import json_object
 
 router = APIRouter()
 COMMITS_PAGE = 50
@@ -94,25 +95,40 @@ def list_tree_under(repo: ReadableRepo, store: StoreDep, revision: str, path: st
     return _tree(repo, store, revision, path, request)
 
 
+async def _requested_paths(request: Request) -> list[str]:
+    """The `paths` of a paths-info request, sent as a form (what the client does) or as JSON
+    `{"paths": [...], "expand": false}`. `expand` is checked, then ignored: this hub has no
+    per-file last commit or security scan to add."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = json_object(await request.json())
+        except ValueError:
+            raise BadRequest('the body must be JSON {"paths": [...]}') from None
+        paths, expand = body.get("paths", []), body.get("expand", False)
+        if isinstance(paths, str):
+            paths = [paths]
+    else:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        paths, expand = form.get("paths", []), form.get("expand", ["false"])[-1].lower()
+        expand = {"true": True, "1": True, "false": False, "0": False}.get(expand, expand)
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise BadRequest("'paths' must be a list of path strings")
+    if not isinstance(expand, bool):
+        raise BadRequest(f"'expand' must be true or false, not {expand!r}")
+    return paths
+
+
 @router.post(REPO + "/paths-info/{revision:seg}")
 async def paths_info(repo: ReadableRepo, store: StoreDep, revision: str,
                      request: Request) -> list[dict]:
     """Info on the given paths (form or JSON `paths`); paths that do not exist are left out."""
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            paths = (await request.json()).get("paths", [])
-        except (ValueError, AttributeError):
-            raise BadRequest('the body must be JSON {"paths": [...]}') from None
-    else:
-        paths = parse_qs((await request.body()).decode("utf-8", "replace")).get("paths", [])
-    if isinstance(paths, str):
-        paths = [paths]
+    paths = await _requested_paths(request)
     sha = store.resolve(repo, revision)
     files = store.files(repo, sha)
     by_path = {f.path: f for f in files}
     answer = []
     for path in paths:
-        path = str(path).strip("/")
+        path = path.strip("/")
         if path in by_path:
             answer.append(file_entry(by_path[path]))
         else:

@@ -10,22 +10,35 @@ from hubship.hub.deps import JsonBody, ReadableRepo, StoreDep, WriteAccess, read
 from hubship.hub.errors import BadRequest, Conflict, Forbidden
 from hubship.hub.serialize import ref_entry, repo_info
 from hubship.hub.storage import DEFAULT_BRANCH, Repo, Store
-from hubship.hub.validation import check_namespace, check_ref_name, check_repo_part
+from hubship.hub.validation import (
+    check_namespace,
+    check_ref_name,
+    check_repo_part,
+    json_object,
+    optional_bool,
+    optional_str,
+)
 
 router = APIRouter()
 REPO = "/api/models/{namespace:seg}/{name:seg}"
 
 
 def _check_model_type(body: dict[str, Any]) -> None:
-    repo_type = body.get("type") or "model"
+    repo_type = optional_str(body, "type") or "model"
     if repo_type != "model":
         raise BadRequest(f"this hub stores model repos only, not {repo_type!r} repos")
 
 
-def _json_object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
+def _requested_privacy(body: dict[str, Any]) -> bool | None:
+    """`visibility` ("public" or "private", what current clients send) or the older `private`
+    flag; None when the body asks for neither."""
+    private = optional_bool(body, "private")
+    visibility = optional_str(body, "visibility")
+    if visibility is None:
+        return private
+    if visibility not in ("public", "private"):
+        raise BadRequest(f"'visibility' must be 'public' or 'private', not {visibility!r}")
+    return visibility == "private"
 
 
 @router.get("/api/health")
@@ -37,16 +50,14 @@ def health() -> dict[str, str]:
 @router.post("/api/repos/create", dependencies=[WriteAccess])
 def create_repo(request: Request, store: StoreDep, body: JsonBody = None) -> dict[str, str]:
     """Create a model repo (409 if it exists)."""
-    body = _json_object(body)
+    body = json_object(body)
     _check_model_type(body)
     namespace = check_namespace(body.get("organization"))
     name = check_repo_part(body.get("name"), "repo name")
-    private = body.get("private")
-    if body.get("visibility") is not None:
-        private = body["visibility"] == "private"
+    private = _requested_privacy(body) or False
     url = f"{str(request.base_url).rstrip('/')}/{namespace}/{name}"
     try:
-        repo = store.create_repo(namespace, name, private=bool(private))
+        repo = store.create_repo(namespace, name, private=private)
     except Conflict as exc:
         exc.body["url"] = url  # the client reads it when called with exist_ok=True
         raise
@@ -56,9 +67,10 @@ def create_repo(request: Request, store: StoreDep, body: JsonBody = None) -> dic
 @router.delete("/api/repos/delete", dependencies=[WriteAccess])
 def delete_repo(request: Request, store: StoreDep, body: JsonBody = None) -> dict[str, str]:
     """Delete a model repo and its history (the blobs stay, unreferenced)."""
-    body = _json_object(body)
+    body = json_object(body)
     _check_model_type(body)
-    repo = readable_repo(body.get("organization") or "", body.get("name") or "", request)
+    namespace, name = optional_str(body, "organization"), optional_str(body, "name")
+    repo = readable_repo(namespace or "", name or "", request)
     store.delete_repo(repo)
     return {}
 
@@ -84,12 +96,9 @@ def model_info_at(repo: ReadableRepo, store: StoreDep, revision: str) -> dict[st
 @router.put(REPO + "/settings", dependencies=[WriteAccess])
 def update_settings(repo: ReadableRepo, store: StoreDep, body: JsonBody = None) -> dict:
     """Change a repo's visibility (`private` or `visibility`)."""
-    body = _json_object(body)
-    private = body.get("private")
-    if body.get("visibility") is not None:
-        private = body["visibility"] == "private"
+    private = _requested_privacy(json_object(body))
     if private is not None:
-        store.set_private(repo, bool(private))
+        store.set_private(repo, private)
     return {}
 
 
@@ -115,9 +124,9 @@ def list_refs(repo: ReadableRepo, store: StoreDep) -> dict[str, Any]:
 def create_branch(repo: ReadableRepo, store: StoreDep, branch: str,
                   body: JsonBody = None) -> dict:
     """Create a branch at `startingPoint` (default: the head of main); 409 if it exists."""
-    body = _json_object(body or {})
+    body = json_object({} if body is None else body)
     check_ref_name(branch, "branch")
-    target = store.resolve(repo, body.get("startingPoint") or DEFAULT_BRANCH)
+    target = store.resolve(repo, optional_str(body, "startingPoint") or DEFAULT_BRANCH)
     store.create_ref(repo, "branch", branch, target)
     return {}
 
@@ -135,10 +144,11 @@ def delete_branch(repo: ReadableRepo, store: StoreDep, branch: str) -> dict:
 def create_tag(repo: ReadableRepo, store: StoreDep, revision: str,
                body: JsonBody = None) -> dict:
     """Tag the commit `revision` resolves to; 409 if the tag exists."""
-    body = _json_object(body)
+    body = json_object(body)
     tag = check_ref_name(body.get("tag"), "tag")
+    message = optional_str(body, "message")
     target = store.resolve(repo, revision)
-    store.create_ref(repo, "tag", tag, target, message=body.get("message"))
+    store.create_ref(repo, "tag", tag, target, message=message)
     return {}
 
 

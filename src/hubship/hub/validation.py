@@ -1,11 +1,14 @@
-"""Checks on everything a client names: repo ids, branch and tag names, paths in a repo.
+"""Checks on everything a client sends: JSON bodies and their fields, repo ids, branch and tag
+names, paths in a repo.
 
-Each check raises BadRequest with what is wrong and how to fix it, before anything is written.
+Each check raises BadRequest with what is wrong and how to fix it, before anything is written,
+so a value of the wrong type is a 400, never a crash (500) further down.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from hubship.hub.errors import BadRequest
 
@@ -18,13 +21,42 @@ _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 
-def is_full_sha(value: str) -> bool:
-    return bool(_FULL_SHA.match(value))
+def is_full_sha(value: object) -> bool:
+    return isinstance(value, str) and bool(_FULL_SHA.match(value))
 
 
-def check_repo_part(value: str | None, what: str) -> str:
+def json_object(body: object) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest(f"the request body must be a JSON object, not {_json_type(body)}")
+    return body
+
+
+def optional_str(body: dict[str, Any], key: str) -> str | None:
+    """`body[key]` when it is a string; None when absent or null; BadRequest otherwise."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{key!r} must be a string, not {_json_type(value)}")
+    return value
+
+
+def optional_bool(body: dict[str, Any], key: str) -> bool | None:
+    """`body[key]` when it is true or false; None when absent or null; BadRequest otherwise."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest(f"{key!r} must be true or false, not {_json_type(value)}")
+    return value
+
+
+def _json_type(value: object) -> str:
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number",
+             str: "a string", list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def check_repo_part(value: object, what: str) -> str:
     """A namespace or repo name: letters, digits, `-`, `_`, `.`; no `--` or `..`."""
-    if not value or not _REPO_PART.match(value) or "--" in value or ".." in value:
+    if (not isinstance(value, str) or not _REPO_PART.match(value) or "--" in value
+            or ".." in value):
         raise BadRequest(
             f"invalid {what} {value!r}: use 1-96 letters, digits, '-', '_' or '.', starting and "
             "ending with a letter or digit, without '--' or '..'"
@@ -32,21 +64,22 @@ def check_repo_part(value: str | None, what: str) -> str:
     return value
 
 
-def check_namespace(value: str | None) -> str:
-    if not value:
+def check_namespace(value: object) -> str:
+    if value is None or value == "":
         raise BadRequest(
             "a repo id needs a namespace: use 'namespace/name' (this hub has no user accounts)"
         )
-    check_repo_part(value, "namespace")
+    value = check_repo_part(value, "namespace")
     if value.lower() in RESERVED_NAMESPACES:
         raise BadRequest(f"the namespace {value!r} is reserved by the hub; pick another one")
     return value
 
 
-def check_ref_name(value: str | None, what: str) -> str:
+def check_ref_name(value: object, what: str) -> str:
     """A branch or tag name: git's rules, `/` allowed (`rel/1.0`), never a bare commit sha."""
     if (
-        not value
+        not isinstance(value, str)
+        or not value
         or len(value) > MAX_REF_LENGTH
         or _REF_FORBIDDEN.search(value)
         or value.startswith(("/", "-", "refs/"))
