@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,9 +16,7 @@ import orjson
 from hubship.hub.blobs import Staging
 from hubship.hub.errors import BadRequest
 from hubship.hub.storage import AddFile, DeleteFile, DeleteFolder, Operation
-from hubship.hub.validation import check_repo_path
-
-_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+from hubship.hub.validation import check_repo_path, is_full_sha
 
 
 @dataclass(frozen=True)
@@ -38,7 +35,7 @@ def _header(value: object) -> CommitHeader:
         raise BadRequest("the commit needs a non-empty 'summary' (the commit message)")
     if not isinstance(description, str):
         raise BadRequest("the commit 'description' must be a string")
-    if parent is not None and (not isinstance(parent, str) or not _FULL_SHA.match(parent)):
+    if parent is not None and not is_full_sha(parent):
         raise BadRequest(f"'parentCommit' must be a full 40-hex commit sha, not {parent!r}")
     return CommitHeader(summary.strip(), description, parent)
 
