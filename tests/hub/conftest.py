@@ -61,7 +61,7 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[..., Service]]:
     started: list[Service] = []
 
     def start(data_dir: Path | None = None, *, port: int | None = None, token: str | None = None,
-              max_body_bytes: int | None = None) -> Service:
+              max_body_bytes: int | None = None, env: dict[str, str] | None = None) -> Service:
         data_dir = data_dir or tmp_path / "hub-data"
         port = port or free_port()
         argv = [sys.executable, "-m", "hubship", "hub", "--port", str(port),
@@ -71,7 +71,7 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[..., Service]]:
         if max_body_bytes:
             argv += ["--max-body-bytes", str(max_body_bytes)]
         url = f"http://127.0.0.1:{port}"
-        service = Service("hub", argv, url=url, health_url=f"{url}/api/health",
+        service = Service("hub", argv, url=url, health_url=f"{url}/api/health", env=env,
                           log_path=tmp_path / f"hub-{port}.log")
         started.append(service.start())
         return service

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from huggingface_hub import hf_hub_download, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+from hubship.hub.app import PAUSE_LOG_LINE, TEST_PAUSE_BEFORE_COMMIT_ENV
+from hubship.hub.blobs import git_blob_oid
 
 REPO = "team/models"
 
@@ -38,7 +44,66 @@ def test_restart_keeps_repos_commits_tags_and_files(start_hub, api_for, sample_f
     assert_same_files(Path(path), sample_folder)
 
 
-def test_killed_mid_commit_leaves_the_data_dir_consistent(start_hub, api_for, tmp_path):
+def _integrity_check(db_path: Path) -> str:
+    script = ("import sqlite3, sys; "
+              "print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])")
+    result = subprocess.run([sys.executable, "-c", script, str(db_path)],
+                            capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def _wait_for_line(log_path: Path, line: str, *, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while line not in log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"the hub never logged {line!r}"
+        time.sleep(0.05)
+
+
+def test_killed_with_the_commit_transaction_open_keeps_the_old_state(start_hub, api_for,
+                                                                     tmp_path):
+    """The worst moment to die: the new commit's blob is published and its rows are written
+    in an open SQLite transaction, with the branch moved, but nothing is COMMITted yet. The
+    test-only pause (HUBSHIP_HUB_TEST_PAUSE_BEFORE_COMMIT) holds the hub there for the kill."""
+    data_dir = tmp_path / "hub-data"
+    hub = start_hub(data_dir)
+    api = api_for(hub.url)
+    api.create_repo(REPO)
+    first = api.upload_file(path_or_fileobj=b"safe", path_in_repo="safe.txt", repo_id=REPO)
+    hub.stop()
+
+    paused = start_hub(data_dir, env={TEST_PAUSE_BEFORE_COMMIT_ENV: "120"})
+    body = json.dumps({"key": "header", "value": {"summary": "never lands"}}) + "\n" + json.dumps(
+        {"key": "file", "value": {"path": "lost.txt", "encoding": "base64",
+                                  "content": base64.b64encode(b"lost").decode()}})
+
+    def post() -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the server dies under us: expected
+            httpx.post(f"{paused.url}/api/models/{REPO}/commit/main", content=body.encode(),
+                       timeout=180)
+
+    sender = threading.Thread(target=post)
+    sender.start()
+    _wait_for_line(Path(paused.log_path), PAUSE_LOG_LINE)
+    paused.kill()
+    sender.join()
+    lost = git_blob_oid(b"lost")
+    assert (data_dir / "blobs" / lost[:2] / lost[2:]).is_file()  # the kill came after publish
+
+    again = start_hub(data_dir)
+    api = api_for(again.url)
+    assert api.model_info(REPO).sha == first.oid
+    assert api.list_repo_files(REPO) == ["safe.txt"]
+    assert len(api.list_repo_commits(REPO)) == 2  # the initial commit and the first upload
+    assert _integrity_check(data_dir / "hub.sqlite3") == "ok"
+    ok = api.upload_file(path_or_fileobj=b"after", path_in_repo="after.txt", repo_id=REPO)
+    assert api.model_info(REPO).sha == ok.oid
+    assert api.list_repo_files(REPO) == ["after.txt", "safe.txt"]
+
+
+def test_killed_while_receiving_a_commit_body_leaves_the_data_dir_consistent(
+    start_hub, api_for, tmp_path
+):
+    """A kill while the body is still arriving (before anything is parsed or staged)."""
     data_dir = tmp_path / "hub-data"
     hub = start_hub(data_dir)
     api = api_for(hub.url)
@@ -71,11 +136,7 @@ def test_killed_mid_commit_leaves_the_data_dir_consistent(start_hub, api_for, tm
     assert not any((data_dir / "staging").iterdir())
     ok = api.upload_file(path_or_fileobj=b"after", path_in_repo="after.txt", repo_id=REPO)
     assert api.model_info(REPO).sha == ok.oid
-    check = subprocess.run(
-        [sys.executable, "-c", "import sqlite3, sys; "
-         "print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])",
-         str(data_dir / "hub.sqlite3")], capture_output=True, text=True, check=True)
-    assert check.stdout.strip() == "ok"
+    assert _integrity_check(data_dir / "hub.sqlite3") == "ok"
 
 
 def test_downloads_come_from_the_cache_when_the_server_is_stopped_or_offline(

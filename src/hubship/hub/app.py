@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -17,7 +19,24 @@ from hubship.hub.rawpath import RawPathMiddleware
 from hubship.hub.storage import Store
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024**3
+# TEST ONLY, never set it in production: every commit pauses this many seconds with its SQLite
+# transaction open (blobs published, rows written, branch moved, not yet COMMITted), after
+# logging PAUSE_LOG_LINE, so a crash test can kill the hub at that exact point.
+TEST_PAUSE_BEFORE_COMMIT_ENV = "HUBSHIP_HUB_TEST_PAUSE_BEFORE_COMMIT"
+PAUSE_LOG_LINE = "test hook: commit transaction open, pausing before COMMIT"
 log = logging.getLogger("hubship.hub")
+
+
+def _test_pause_before_commit() -> Callable[[], None] | None:
+    seconds = float(os.environ.get(TEST_PAUSE_BEFORE_COMMIT_ENV) or 0)
+    if seconds <= 0:
+        return None
+
+    def pause() -> None:
+        log.warning("%s (%s=%s)", PAUSE_LOG_LINE, TEST_PAUSE_BEFORE_COMMIT_ENV, seconds)
+        time.sleep(seconds)
+
+    return pause
 
 
 class RequestLogMiddleware:
@@ -82,7 +101,7 @@ def create_app(data_dir: Path, *, token: str | None = None,
     private repos) need `Authorization: Bearer <token>`."""
     app = FastAPI(title="hubship hub", summary="A Hugging Face Hub-compatible model registry",
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
-    app.state.store = Store(data_dir)
+    app.state.store = Store(data_dir, before_commit=_test_pause_before_commit())
     app.state.token = token
     app.state.max_body_bytes = max_body_bytes
     app.add_exception_handler(HubHTTPError, handle_hub_error)

@@ -134,9 +134,12 @@ def _commit_oid(files: dict[str, FileEntry], parent: str | None, title: str, mes
 class Store:
     """The hub's state under `data_dir`: `hub.sqlite3` and `blobs/`."""
 
-    def __init__(self, data_dir: Path, *, clock: Callable[[], str] = utc_now) -> None:
+    def __init__(self, data_dir: Path, *, clock: Callable[[], str] = utc_now,
+                 before_commit: Callable[[], None] | None = None) -> None:
+        """`before_commit` (tests only) runs in a commit's open transaction, before COMMIT."""
         self.data_dir = data_dir
         self.clock = clock
+        self.before_commit = before_commit
         data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = data_dir / "hub.sqlite3"
         self.blobs = BlobStore(data_dir / "blobs")
@@ -353,13 +356,14 @@ class Store:
                 "WHERE repo_id = ? AND kind = 'branch' AND name = ? AND target = ?",
                 (oid, repo.id, branch, head),
             )
+            if self.before_commit is not None:
+                self.before_commit()
         return Commit(oid, head, title, message, AUTHOR, now)
 
     def _insert_commit(self, db: sqlite3.Connection, repo: Repo, files: dict[str, FileEntry],
                        parent: str | None, title: str, message: str, now: str) -> str:
-        """Store the commit and its files; an existing commit with this id is the very same
-        commit (same parent, files, date and text, e.g. made on two branches in the same
-        millisecond), so it is reused, as git would."""
+        """Store the commit and its files. An existing commit with this id is the same commit
+        (e.g. made on two branches in the same millisecond): it is reused, as in git."""
         oid = _commit_oid(files, parent, title, message, now)
         inserted = db.execute(
             "INSERT OR IGNORE INTO commits "
