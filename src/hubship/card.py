@@ -33,7 +33,11 @@ def write_card(
 
     Returns the written paths, relative to `out_dir`.
     """
+    from hubship.loader import check_sklearn
+
     out_dir = Path(out_dir)
+    # a pickle from another scikit-learn is never loaded (IncompatibleRelease)
+    check_sklearn(manifest, allow_mismatch=False, origin=f"the release in {release_dir}")
     written = []
     for name, entry in manifest.models.items():
         target = out_dir / plot_path(name)
@@ -164,20 +168,20 @@ def _provenance(manifest: Manifest) -> list[str]:
 def draw_plot(entry: ModelEntry, release_dir: Path, target: Path, *, title: str) -> None:
     """Confusion matrix (classifier) or predicted vs actual (regressor) on the holdout set.
 
-    The caller has verified the model file's sha256 before this unpickles it.
+    The caller has verified the model file's sha256 and the release's scikit-learn version
+    (`write_card` does the latter) before this unpickles it.
     """
     import joblib
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
+
+    from hubship.holdout import read_holdout
 
     model = joblib.load(Path(release_dir) / entry.file)
-    holdout = pd.read_parquet(Path(release_dir) / entry.holdout.file)
-    X = holdout[[spec.name for spec in entry.inputs]]
-    actual = holdout[entry.output.target]
-    predicted = model.predict(X)
+    X, actual = read_holdout(Path(release_dir) / entry.holdout.file, target=entry.output.target)
+    predicted = model.predict(X[[spec.name for spec in entry.inputs]])
     fig, ax = plt.subplots(figsize=(5, 4.5), dpi=100)
     try:
         if entry.task == "classification":

@@ -3,11 +3,14 @@
 `gate(champion_dir, challenger_dir)` is a pure function over two release directories. Both
 models are scored here, on the challenger's holdout set, with the model's primary metric: the
 metrics written in the challenger's manifest are never trusted. Every file is checked against
-its sha256 before anything is unpickled.
+its sha256, and its scikit-learn version against the installed one, before it is unpickled.
 
-When the input schema changed so the champion cannot score the new holdout set, the
-challenger's own score is compared with the champion's stored metric (the champion's manifest
-is the published record), and the row says so.
+A model in both releases is compared on ONE metric with the stricter of the two tolerances.
+When the champion cannot be scored here (the input schema changed, it was pickled under another
+scikit-learn, or it does not unpickle), its stored metric stands in (the champion's manifest is
+the published record) and the row says so. When the primary metric itself changed, nothing
+bounds the comparison: the row is "incomparable" and refuses the release like "worse" does.
+A model absent from the champion is "new" and passes.
 """
 
 from __future__ import annotations
@@ -17,11 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from hubship.errors import HubshipError, IncompatibleRelease, IntegrityError, ManifestError
+from hubship.holdout import read_holdout
 from hubship.manifest import Manifest, ModelEntry, PrimaryMetric
 
-Verdict = Literal["new", "better", "same", "worse", "removed"]
+Verdict = Literal["new", "better", "same", "worse", "removed", "incomparable"]
+REFUSING: frozenset[str] = frozenset({"worse", "incomparable"})
 
 SCHEMA_CHANGED = "schema changed: champion's stored metric"
+
+
+class GateError(HubshipError):
+    """The gate could not score the challenger: something is broken, not worse."""
+
+
+class ChampionUnusable(GateError):
+    """The champion release on the Hub cannot be read or fails its hashes."""
 
 
 @dataclass(frozen=True)
@@ -46,17 +60,22 @@ class GateReport:
 
     @property
     def passed(self) -> bool:
-        return all(row.verdict != "worse" for row in self.rows)
+        return not self.refusing
 
     @property
     def worse(self) -> list[GateRow]:
         return [row for row in self.rows if row.verdict == "worse"]
 
+    @property
+    def refusing(self) -> list[GateRow]:
+        """The rows that refuse the release: worse, or not comparable."""
+        return [row for row in self.rows if row.verdict in REFUSING]
+
     def table(self, *, title: str | None = None):
         """A Rich table: model, metric, champion, challenger, delta, verdict."""
         from rich.table import Table
 
-        colours = {"worse": "red", "better": "green", "removed": "yellow"}
+        colours = {"worse": "red", "incomparable": "red", "better": "green", "removed": "yellow"}
         table = Table(title=title or ("gate: passed" if self.passed else "gate: REFUSED"))
         for column in ("model", "metric", "champion", "challenger", "delta", "verdict"):
             table.add_column(column, justify="right" if column in {"champion", "challenger",
@@ -83,10 +102,11 @@ class GateReport:
         return "\n".join(lines)
 
     def summary(self) -> str:
-        """One line per losing model, for an error message."""
+        """One clause per refusing model, for an error message."""
         return "; ".join(
             f"{row.model}: {row.metric} {_fmt(row.champion)} -> {_fmt(row.challenger)}"
-            for row in self.worse
+            if row.verdict == "worse" else f"{row.model}: {row.note}"
+            for row in self.refusing
         )
 
 
@@ -97,27 +117,27 @@ def _fmt(value: float | None, *, signed: bool = False) -> str:
 
 
 def gate(champion_dir: Path | None, challenger_dir: Path) -> GateReport:
-    """Score champion and challenger on the challenger's holdout sets; see the module doc."""
+    """Score champion and challenger on the challenger's holdout sets; see the module doc.
+
+    Raises `ChampionUnusable` when the champion release cannot be read or fails its hashes
+    (only `--force` publishes past that), and `GateError` when the challenger cannot be scored.
+    """
     challenger = Manifest.read(challenger_dir)
     challenger.verify_files(challenger_dir)
-    champion: Manifest | None = None
-    if champion_dir is not None:
-        champion = Manifest.read(champion_dir)
-        champion.verify_files(champion_dir)
+    _check_challenger_sklearn(challenger)
+    champion = _read_champion(champion_dir) if champion_dir is not None else None
+    mismatch = sklearn_mismatch(champion) if champion is not None else None
 
     rows: list[GateRow] = []
     for name, entry in challenger.models.items():
-        holdout = _read_holdout(challenger_dir, entry)
-        challenger_score = _score(_load(challenger_dir, entry), holdout, entry,
-                                  metric=entry.primary_metric.name)
+        X, y = _read_holdout(challenger_dir, name, entry)
+        challenger_score = _score_challenger(challenger_dir, name, entry, X, y)
         old = champion.models.get(name) if champion else None
         if old is None:
             rows.append(GateRow(name, entry.primary_metric.name, None, challenger_score, "new"))
             continue
-        rule = _rule(old.primary_metric, entry.primary_metric)
-        champion_score, note = _score_champion(champion_dir, old, entry, holdout, rule.name)
-        rows.append(GateRow(name, rule.name, champion_score, challenger_score,
-                            _verdict(champion_score, challenger_score, rule), note))
+        rows.append(_compare(name, old, entry, challenger_score, X, y,
+                             champion_dir=champion_dir, mismatch=mismatch))
     for name, old in (champion.models.items() if champion else []):
         if name not in challenger.models:
             stored = old.metrics.get(old.primary_metric.name)
@@ -126,22 +146,38 @@ def gate(champion_dir: Path | None, challenger_dir: Path) -> GateReport:
     return GateReport(rows)
 
 
+def _compare(
+    name: str, old: ModelEntry, new: ModelEntry, challenger_score: float, X, y, *,
+    champion_dir: Path, mismatch: str | None,
+) -> GateRow:
+    """One model in both releases: compared on the same metric, or refused as incomparable."""
+    metric = new.primary_metric.name
+    if old.primary_metric.name != metric:
+        # the champion's tolerance is for another metric: nothing bounds the challenger's own
+        return GateRow(name, metric, None, challenger_score, "incomparable",
+                       f"cannot compare: primary metric changed from "
+                       f"{old.primary_metric.name} to {metric}")
+    champion_score, note = _score_champion(champion_dir, old, new, X, y, metric=metric,
+                                           mismatch=mismatch)
+    if champion_score is None:
+        return GateRow(name, metric, None, challenger_score, "incomparable", note)
+    rule = _rule(old.primary_metric, new.primary_metric)
+    return GateRow(name, metric, champion_score, challenger_score,
+                   _verdict(champion_score, challenger_score, rule), note)
+
+
 def _rule(old: PrimaryMetric, new: PrimaryMetric) -> PrimaryMetric:
-    """The challenger's metric, its direction from the metric registry (not the manifest),
-    and the stricter of the two tolerances when the metric is unchanged."""
+    """The shared metric, its direction from the metric registry (not the manifests), and the
+    stricter of the two tolerances (the caller checked both name the same metric)."""
     from hubship.metrics import METRICS
 
-    update: dict[str, object] = {}
+    update: dict[str, object] = {"tolerance": min(old.tolerance, new.tolerance)}
     if new.name in METRICS:
         update["higher_is_better"] = METRICS[new.name].higher_is_better
-    if old.name == new.name:
-        update["tolerance"] = min(old.tolerance, new.tolerance)
     return new.model_copy(update=update)
 
 
-def _verdict(champion: float | None, challenger: float | None, rule: PrimaryMetric) -> Verdict:
-    if champion is None or challenger is None:
-        return "new"
+def _verdict(champion: float, challenger: float, rule: PrimaryMetric) -> Verdict:
     if math.isnan(challenger):
         return "worse"
     delta = challenger - champion if rule.higher_is_better else champion - challenger
@@ -151,43 +187,107 @@ def _verdict(champion: float | None, challenger: float | None, rule: PrimaryMetr
 
 
 def _score_champion(
-    champion_dir: Path, old: ModelEntry, new: ModelEntry, holdout, metric: str
+    champion_dir: Path, old: ModelEntry, new: ModelEntry, X, y, *, metric: str,
+    mismatch: str | None,
 ) -> tuple[float | None, str]:
-    """The champion's score on the new holdout set, or its stored metric when it cannot."""
-    if _can_score(old, new, holdout):
+    """The champion's score on the new holdout set, or its stored metric (the published
+    record) when it cannot be scored here, with the reason in the note."""
+    if mismatch is not None:
+        reason = f"champion {mismatch}"  # never unpickle another scikit-learn's pickle
+    elif not _can_score(old, new, X):
+        reason = "schema changed"
+    else:
         try:
-            return _score(_load(champion_dir, old), holdout, old, metric=metric), ""
-        except (ValueError, TypeError, KeyError):  # e.g. a column changed type or categories
-            pass
+            model = _load(champion_dir, old)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure: use the stored record
+            reason = f"champion cannot be unpickled ({type(exc).__name__})"
+        else:
+            try:
+                return _score(model, X, y, old, metric=metric), ""
+            except (ValueError, TypeError, KeyError):  # e.g. a column changed type or categories
+                reason = "schema changed"
     if metric in old.metrics:
-        return old.metrics[metric], SCHEMA_CHANGED
-    return None, "schema and metric changed: nothing to compare"
+        return old.metrics[metric], f"{reason}: champion's stored metric"
+    return None, (f"{reason}: champion cannot score the new holdout and has no stored value "
+                  f"for metric {metric}")
 
 
-def _can_score(old: ModelEntry, new: ModelEntry, holdout) -> bool:
+def _can_score(old: ModelEntry, new: ModelEntry, X) -> bool:
     """Can the champion predict the new holdout set: same task, target, and all its inputs?"""
     if old.task != new.task or old.output.target != new.output.target:
         return False
-    return all(spec.name in holdout.columns for spec in old.inputs)
+    return all(spec.name in X.columns for spec in old.inputs)
 
 
-def _read_holdout(release_dir: Path, entry: ModelEntry):
-    import pandas as pd
+def _read_champion(champion_dir: Path) -> Manifest:
+    """The champion's manifest, its files verified; any problem is `ChampionUnusable`."""
+    try:
+        champion = Manifest.read(champion_dir)
+        champion.verify_files(champion_dir)
+    except (ManifestError, IntegrityError) as exc:
+        raise ChampionUnusable(
+            f"the champion release is unusable: {exc.message}",
+            hint="repair or roll back the release on main, or publish with --force "
+                 "(recorded as FORCED)",
+        ) from exc
+    return champion
 
-    return pd.read_parquet(Path(release_dir) / entry.holdout.file)
+
+def sklearn_mismatch(manifest: Manifest) -> str | None:
+    """"pickled with scikit-learn A, installed B" when the release's pickles must not be loaded
+    here (the backend's own check, `loader.check_sklearn`, decides), else None."""
+    import sklearn
+
+    from hubship.loader import check_sklearn
+
+    try:
+        check_sklearn(manifest, allow_mismatch=False, origin="release")
+    except IncompatibleRelease:
+        pickled = manifest.environment.packages.get("scikit-learn") or "(not recorded)"
+        return f"pickled with scikit-learn {pickled}, installed {sklearn.__version__}"
+    return None
 
 
-def _load(release_dir: Path | None, entry: ModelEntry):
-    """Unpickle a model; its sha256 was verified by the caller (Manifest.verify_files)."""
+def _check_challenger_sklearn(manifest: Manifest) -> None:
+    mismatch = sklearn_mismatch(manifest)
+    if mismatch is not None:
+        raise IncompatibleRelease(
+            f"the release to publish was {mismatch}",
+            hint="train again with the pinned requirements.txt, so the models, the gate and "
+                 "the backend share one scikit-learn",
+        )
+
+
+def _read_holdout(release_dir: Path, name: str, entry: ModelEntry):
+    try:
+        return read_holdout(Path(release_dir) / entry.holdout.file, target=entry.output.target)
+    except ValueError as exc:
+        raise GateError(f"model {name!r}: {entry.holdout.file} cannot be used: {exc}",
+                        hint="train again: the holdout set does not match the manifest") from None
+
+
+def _score_challenger(release_dir: Path, name: str, entry: ModelEntry, X, y) -> float:
+    try:
+        return _score(_load(release_dir, entry), X, y, entry, metric=entry.primary_metric.name)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise GateError(
+            f"model {name!r} cannot be scored on its own holdout set "
+            f"({type(exc).__name__}: {exc})",
+            hint="check the model's inputs and primary metric in the training script, and "
+                 "train again",
+        ) from None
+
+
+def _load(release_dir: Path, entry: ModelEntry):
+    """Unpickle a model; its sha256 and scikit-learn version were checked by the caller."""
     import joblib
 
     return joblib.load(Path(release_dir) / entry.file)
 
 
-def _score(model, holdout, entry: ModelEntry, *, metric: str) -> float:
+def _score(model, X, y, entry: ModelEntry, *, metric: str) -> float:
     """`entry` names the model's own inputs; the holdout set is always the challenger's."""
     from hubship.metrics import score
 
-    X = holdout[[spec.name for spec in entry.inputs]]
-    y = holdout[entry.output.target]
-    return float(score(model, X, y, task=entry.task, metric_name=metric))
+    return float(score(model, X[[spec.name for spec in entry.inputs]], y, task=entry.task,
+                       metric_name=metric))

@@ -119,9 +119,3 @@ def score(model: Any, X: Any, y: Any, *, task: Task, metric_name: str) -> float:
     """One metric of `model` on (X, y)."""
     return compute_metrics(task, model, X, y, names=[metric_name])[metric_name]
 
-
-def is_not_worse(new: float, old: float, *, metric_name: str, tolerance: float = 0.0) -> bool:
-    """True when `new` is not worse than `old` by more than `tolerance` (in the metric's units)."""
-    if METRICS[metric_name].higher_is_better:
-        return new >= old - tolerance
-    return new <= old + tolerance
