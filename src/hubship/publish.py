@@ -1,26 +1,37 @@
 """Publish a release directory as one atomic, tagged, documented Hub commit; or roll back.
 
-    validate + verify the local release -> read the head of main -> unchanged? stop
+    copy the release into a private staging directory and verify it there (gate, card and
+    upload read only that copy) -> read the refs -> tag an untagged head -> unchanged? stop
     -> gate against the head (the champion) -> card + plots -> ONE commit (parent = that head)
     -> tag v<N>
 
-When `main` moved between reading and committing (HTTP 412), the head is read again and the
+When `main` moved between reading and committing (HTTP 412), the refs are read again and the
 gate runs again against the new champion, a bounded number of times. Nothing is overwritten:
-an existing tag is never moved.
+an existing tag is never moved. `--force` publishes past a refusing gate or an unusable
+champion, and the release says so (FORCED, with the reason); an unchanged release is never
+published again.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hubship.card import PLOTS_DIR, write_card
-from hubship.errors import GateRefused, IntegrityError, ManifestError, PublishConflict, RepoNotFound
-from hubship.gate import GateReport, gate
+from hubship.errors import (
+    GateRefused,
+    IncompatibleRelease,
+    ManifestError,
+    PublishConflict,
+    RepoNotFound,
+)
+from hubship.gate import ChampionUnusable, GateReport, gate, sklearn_mismatch
 from hubship.manifest import CARD_FILE, MANIFEST_FILE, SIGNATURE_FILE, Manifest
-from hubship.registry import Registry, Release, tag_name
+from hubship.registry import Refs, Registry, Release, default_console, say, tag_name
 
 ATTEMPTS = 3
 # Paths a release owns on the Hub: gone from the new release -> deleted in its commit.
@@ -37,6 +48,22 @@ class PublishResult:
     forced: bool = False
     gate: GateReport | None = None
     restores: str | None = None
+    forced_because: str | None = None  # what --force carried the release past
+
+
+@dataclass(frozen=True)
+class _Head:
+    """One read of the repo: refs, the head commit and its manifest (or why it is unreadable)."""
+
+    refs: Refs
+    release: Release | None
+    problem: ManifestError | None = None
+
+    def label(self) -> str:
+        """"v3 (1a2b3c4d5e6f)", or the sha alone when no v<N> tag names the head."""
+        sha = self.refs.head or ""
+        numbers = self.refs.releases_at(sha)
+        return f"v{numbers[0]} ({sha[:12]})" if numbers else f"{sha[:12]} (untagged)"
 
 
 def publish(
@@ -44,99 +71,208 @@ def publish(
     console: Any = None,
 ) -> PublishResult:
     """Gate and publish the release in `release_dir`; see the module doc."""
-    console = console or _default_console()
-    release_dir = Path(release_dir)
-    manifest = Manifest.read(release_dir)
-    manifest.verify_files(release_dir)
-    if not dry_run:
-        registry.ensure_repo(private=True)
-    for attempt in range(1, ATTEMPTS + 1):
-        head = _head_or_none(registry, dry_run=dry_run)
-        if head is not None and head.manifest is not None and \
-                head.manifest.model_hashes() == manifest.model_hashes():
-            return _unchanged(registry, head, console, dry_run=dry_run)
-        report = None
-        if head is not None and head.manifest is not None:
-            _say(console, f"gate: champion is {head.tag or 'main'} ({head.sha[:12]})")
-            report = gate(registry.fetch(head.sha), release_dir)
-            console.print(report.table())
-            if not report.passed and not force:
-                raise GateRefused(
-                    f"the challenger is worse than the champion {head.tag} ({report.summary()}); "
-                    "nothing was published",
-                    hint="improve the model, or publish anyway with --force (recorded as FORCED)",
-                )
-        forced = report is not None and not report.passed
-        number = max(_release_of(head), registry.last_release_number() if head else 0) + 1
-        new = manifest.model_copy(update={"release": number, "forced": forced, "restores": None})
-        title = _title(new)
-        if dry_run:
-            _say(console, f"dry run: would publish v{number}: {title}")
-            return PublishResult(True, head.sha if head else "", None, number, forced, report)
-        try:
-            sha = _commit(registry, release_dir, new, head, title=title, report=report)
-        except PublishConflict as exc:
-            if attempt == ATTEMPTS:
-                raise PublishConflict(
-                    f"{exc.message} ({ATTEMPTS} attempts); nothing of this run was published",
-                    hint="several publishes are racing: run again once the others finished",
-                ) from None
-            _say(console, "main moved while publishing: reading the new head and gating again")
-            continue
-        if not _tag(registry, sha, number, message=title):
-            _say(console, f"unchanged: an identical publish made v{number} first; "
-                          f"production stays at v{number} ({sha})")
-            return PublishResult(False, sha, tag_name(number), number, forced, report)
-        _say(console, f"published v{number}: {sha}"
-             + (" (FORCED past the gate)" if forced else ""))
-        return PublishResult(True, sha, tag_name(number), number, forced, report)
+    console = default_console(console)
+    with tempfile.TemporaryDirectory(prefix="hubship-staged-") as tmp:
+        staged = Path(tmp)
+        manifest = stage(Path(release_dir), staged)
+        if not dry_run:
+            registry.ensure_repo(private=True)
+        for attempt in range(1, ATTEMPTS + 1):
+            head = _read_head(registry, dry_run=dry_run)
+            head, repaired = _repair_tag(registry, head, console, dry_run=dry_run)
+            current = head.release.manifest if head.release else None
+            if current is not None and current.model_hashes() == manifest.model_hashes():
+                return _unchanged(head, console, repaired=repaired)
+            report, forced_because = _gate(registry, head, staged, force=force, console=console)
+            number = max(_release_of(head.release), head.refs.last_release) + 1
+            new = manifest.model_copy(update={"release": number,
+                                              "forced": forced_because is not None,
+                                              "restores": None})
+            title = _title(new)
+            result = PublishResult(True, head.refs.head or "", None, number, new.forced, report,
+                                   forced_because=forced_because)
+            if dry_run:
+                say(console, f"dry run: would publish v{number}: {title}")
+                return result
+            try:
+                sha = _commit(registry, staged, new, head.release, title=title, report=report,
+                              forced_because=forced_because)
+            except PublishConflict as exc:
+                if attempt == ATTEMPTS:
+                    raise PublishConflict(
+                        f"{exc.message} ({ATTEMPTS} attempts); nothing of this run was published",
+                        hint="several publishes are racing: run again once the others finished",
+                    ) from None
+                say(console, "main moved while publishing: reading the new head and gating again")
+                continue
+            result = dataclasses.replace(result, sha=sha, tag=tag_name(number))
+            if not _tag(registry, sha, number, message=title):
+                say(console, f"unchanged: an identical publish made v{number} first; "
+                             f"production stays at v{number} ({sha})")
+                return dataclasses.replace(result, changed=False)
+            say(console, f"published v{number}: {sha}"
+                + (f" (FORCED: {forced_because})" if forced_because else ""))
+            return result
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def rollback(registry: Registry, target: str, *, console: Any = None) -> PublishResult:
     """A new release on `main` restoring the files of `target` (a tag or sha), tagged v<N+1>."""
-    console = console or _default_console()
+    console = default_console(console)
     sha = registry.resolve(target)
-    label = next((name for name, tsha in sorted(registry.tags().items())
-                  if tsha == sha and name.startswith("v")), target)
-    source_dir = registry.fetch(sha)
-    manifest = Manifest.read(source_dir)
-    manifest.verify_files(source_dir)
-    head = registry.head()
-    if head is not None and head.manifest is not None and \
-            head.manifest.model_hashes() == manifest.model_hashes():
-        _say(console, f"{label}'s models are already on main")
-        return _unchanged(registry, head, console, dry_run=False)
-    number = max(_release_of(head), registry.last_release_number()) + 1
-    new = manifest.model_copy(update={"release": number, "forced": False, "restores": label})
-    title = f"Release v{number}: rollback to {label} ({sha[:12]})"
-    commit_sha = _commit(registry, source_dir, new, head, title=title, report=None)
+    head = _read_head(registry, dry_run=False)
+    numbers = head.refs.releases_at(sha)
+    label = f"v{numbers[0]}" if numbers else target
+    with tempfile.TemporaryDirectory(prefix="hubship-staged-") as tmp:
+        staged = Path(tmp)
+        manifest = stage(registry.fetch(sha), staged)
+        _check_restorable(manifest, label=label, sha=sha)
+        # a broken head manifest does not stop a rollback: replacing it is what rollbacks are for
+        head, repaired = _repair_tag(registry, head, console, dry_run=False)
+        current = head.release.manifest if head.release else None
+        if current is not None and current.model_hashes() == manifest.model_hashes():
+            say(console, f"{label}'s models are already on main")
+            return _unchanged(head, console, repaired=repaired)
+        number = max(_release_of(head.release), head.refs.last_release) + 1
+        new = manifest.model_copy(update={"release": number, "forced": False, "restores": label})
+        title = f"Release v{number}: rollback to {label} ({sha[:12]})"
+        commit_sha = _commit(registry, staged, new, head.release, title=title, report=None)
     changed = _tag(registry, commit_sha, number, message=title)
-    _say(console, f"published v{number}: {commit_sha} (restores {label})")
+    say(console, f"published v{number}: {commit_sha} (restores {label})")
     return PublishResult(changed, commit_sha, tag_name(number), number, False, None,
                          restores=label)
 
 
+def stage(release_dir: Path, staging: Path) -> Manifest:
+    """Copy the manifest and every file it vouches for into `staging`, and verify them there.
+
+    From then on only that private copy is read (gate, card, upload), so a concurrent
+    `hubship train` replacing `release_dir` cannot slip in files that were never verified.
+    """
+    manifest = Manifest.read(release_dir)
+    manifest.write(staging)
+    for ref in manifest.files():
+        target = staging / ref.file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = Path(release_dir) / ref.file
+        if source.is_file():  # a missing file is reported by verify_files below
+            shutil.copyfile(source, target)
+    manifest.verify_files(staging)
+    return manifest
+
+
+def _read_head(registry: Registry, *, dry_run: bool) -> _Head:
+    """The refs (one call) and the head's manifest; a manifest that does not parse is kept as
+    the head's problem (the gate refuses it unless forced; a rollback replaces it)."""
+    try:
+        refs = registry.refs()
+    except RepoNotFound:
+        if dry_run:
+            return _Head(Refs(head=None, tags={}), None)  # a dry run does not create the repo
+        raise
+    if refs.head is None:
+        return _Head(refs, None)
+    try:
+        manifest = registry.read_manifest(refs.head)
+    except ManifestError as exc:
+        return _Head(refs, Release(refs.head, None), exc)
+    if manifest is None and refs.last_release:  # releases exist, yet main holds none of them
+        return _Head(refs, Release(refs.head, None), ManifestError(
+            f"main ({refs.head[:12]}) has no {MANIFEST_FILE}, though v{refs.last_release} exists"))
+    return _Head(refs, Release(refs.head, manifest))
+
+
+def _repair_tag(registry: Registry, head: _Head, console: Any, *, dry_run: bool
+                ) -> tuple[_Head, str | None]:
+    """Tag the head v<N> when its manifest says release N and no tag names it: an earlier run
+    committed it and stopped before tagging (so production never moved to it). Returns the
+    head with the new tag, and that tag (None when nothing was tagged by this run)."""
+    release = head.release.manifest.release if head.release and head.release.manifest else None
+    if head.release is None or release is None:
+        return head, None
+    sha, tag = head.release.sha, tag_name(release)
+    existing = head.refs.tags.get(tag)
+    if existing == sha:
+        return head, None
+    if existing is not None:
+        say(console, f"warning: main ({sha[:12]}) holds release {release}, but {tag} names "
+                     f"{existing[:12]}; tags are never moved")
+        return head, None
+    if dry_run:
+        say(console, f"dry run: would tag main ({sha[:12]}) {tag}: it was committed untagged")
+        return head, None
+    if _tag(registry, sha, release, message=f"Release {tag} (tagged by a later run)"):
+        say(console, f"tagged main ({sha}) {tag}: an earlier run committed it but stopped "
+                     "before tagging")
+    refs = dataclasses.replace(head.refs, tags={**head.refs.tags, tag: sha})
+    return dataclasses.replace(head, refs=refs), tag
+
+
+def _gate(registry: Registry, head: _Head, staged: Path, *, force: bool, console: Any
+          ) -> tuple[GateReport | None, str | None]:
+    """The gate report (None without a champion) and, when --force carried the release past a
+    refusal or an unusable champion, why."""
+    if head.release is None or (head.release.manifest is None and head.problem is None):
+        return None, None  # nothing published yet (or not by hubship): nothing to gate against
+    say(console, f"gate: champion is {head.label()}")
+    try:
+        if head.problem is not None:
+            raise ChampionUnusable(
+                f"the champion release is unusable: {head.problem.message}",
+                hint="roll back to a good release, or publish with --force (recorded as FORCED)",
+            )
+        report = gate(registry.fetch(head.release.sha), staged)
+    except ChampionUnusable as exc:
+        if not force:
+            raise
+        say(console, f"FORCED: {exc.message}; publishing without a gate")
+        return None, exc.message
+    console.print(report.table())
+    if report.passed:
+        return report, None
+    if not force:
+        problem = "is worse than" if report.worse else "cannot be compared with"
+        raise GateRefused(
+            f"the challenger {problem} the champion {head.label()} ({report.summary()}); "
+            "nothing was published",
+            hint="improve the model, or publish anyway with --force (recorded as FORCED)",
+        )
+    return report, f"the gate refused: {report.summary()}"
+
+
+def _check_restorable(manifest: Manifest, *, label: str, sha: str) -> None:
+    """A rollback publishes old pickles: refuse those the backend will refuse."""
+    mismatch = sklearn_mismatch(manifest)
+    if mismatch is None:
+        return
+    source = manifest.source.git_commit or "(not recorded)"
+    raise IncompatibleRelease(
+        f"cannot roll back to {label} ({sha[:12]}): its models were {mismatch}, so the "
+        "backend would refuse them; nothing was published",
+        hint=f"retrain from that release's source commit {source} and publish the result",
+    )
+
+
 def _commit(
-    registry: Registry, release_dir: Path, manifest: Manifest, head: Release | None, *,
-    title: str, report: GateReport | None,
+    registry: Registry, staged: Path, manifest: Manifest, head: Release | None, *,
+    title: str, report: GateReport | None, forced_because: str | None = None,
 ) -> str:
     previous = head.manifest if head else None
+    gate_markdown = report.markdown() if report else None
+    if report is None and forced_because:
+        gate_markdown = f"Not gated: {forced_because}"
     with tempfile.TemporaryDirectory(prefix="hubship-release-") as tmp:
-        staging = Path(tmp)
-        manifest.write(staging)
-        card_files = write_card(
-            staging, manifest, release_dir, repo_id=registry.repo_id, previous=previous,
-            gate_markdown=report.markdown() if report else None,
-        )
-        files = {MANIFEST_FILE: staging / MANIFEST_FILE}
-        files |= {path: staging / path for path in card_files}
-        files |= {ref.file: release_dir / ref.file for ref in manifest.files()}
-        _check_unchanged_since_gate(manifest, release_dir)
+        out = Path(tmp)
+        manifest.write(out)
+        card_files = write_card(out, manifest, staged, repo_id=registry.repo_id,
+                                previous=previous, gate_markdown=gate_markdown)
+        files = {MANIFEST_FILE: out / MANIFEST_FILE}
+        files |= {path: out / path for path in card_files}
+        files |= {ref.file: staged / ref.file for ref in manifest.files()}
         deletions = _deletions(registry, head, set(files))
         return registry.commit_release(
             files, deletions, parent=head.sha if head else None, title=title,
-            description=_description(manifest, report),
+            description=_description(manifest, report, forced_because),
         )
 
 
@@ -144,7 +280,8 @@ def _tag(registry: Registry, sha: str, number: int, *, message: str) -> bool:
     """Tag `sha` as v<N>; False when a concurrent identical publish tagged that very commit.
 
     (The client skips a commit whose files all equal the branch head's and returns that head,
-    so two identical publishes from one head end on the same commit.)
+    so two identical publishes from one head end on the same commit. Tag writes are not
+    retried after a timeout, so a 409 here is never our own earlier request.)
     """
     try:
         registry.tag(sha, number, message=message)
@@ -160,14 +297,6 @@ def _tag(registry: Registry, sha: str, number: int, *, message: str) -> bool:
         ) from None
 
 
-def _check_unchanged_since_gate(manifest: Manifest, release_dir: Path) -> None:
-    """The files committed are the files verified: check again right before uploading."""
-    try:
-        manifest.verify_files(release_dir)
-    except IntegrityError as exc:
-        raise IntegrityError(f"{exc.message} (changed while publishing)", hint=exc.hint) from None
-
-
 def _deletions(registry: Registry, head: Release | None, keep: set[str]) -> list[str]:
     if head is None:
         return []
@@ -175,27 +304,22 @@ def _deletions(registry: Registry, head: Release | None, keep: set[str]) -> list
             if path not in keep and (path.startswith(RELEASE_PATHS) or path in RELEASE_FILES)]
 
 
-def _unchanged(registry: Registry, head: Release, console: Any, *, dry_run: bool) -> PublishResult:
-    release = head.manifest.release if head.manifest else None
-    if release is None:
+def _unchanged(head: _Head, console: Any, *, repaired: str | None) -> PublishResult:
+    release = head.release
+    number = release.manifest.release if release and release.manifest else None
+    if release is None or release.manifest is None or number is None:
         raise ManifestError(
-            f"the manifest on main ({head.sha[:12]}) has no release number",
+            f"the manifest on main ({head.refs.head}) has no release number",
             hint="publish with hubship, which numbers every release",
         )
-    tag = tag_name(release)
-    if not dry_run and tag not in registry.tags():
-        registry.tag(head.sha, release)  # an earlier run committed but stopped before tagging
-    _say(console, f"unchanged: production stays at {tag} ({head.sha})")
-    return PublishResult(False, head.sha, tag, release, head.manifest.forced, None)
-
-
-def _head_or_none(registry: Registry, *, dry_run: bool) -> Release | None:
-    try:
-        return registry.head()
-    except RepoNotFound:
-        if dry_run:
-            return None  # a dry run does not create the repo
-        raise
+    tag = tag_name(number)
+    if repaired:
+        # it was never tagged, so never deployed: production must still move to it
+        say(console, f"models unchanged; {tag} ({release.sha}) was tagged just now, so "
+                     "production moves to it")
+        return PublishResult(True, release.sha, tag, number, release.manifest.forced, None)
+    say(console, f"unchanged: production stays at {tag} ({release.sha})")
+    return PublishResult(False, release.sha, tag, number, release.manifest.forced, None)
 
 
 def _release_of(head: Release | None) -> int:
@@ -210,7 +334,8 @@ def _title(manifest: Manifest) -> str:
     return f"Release v{manifest.release}: {short} {subject}{forced}"
 
 
-def _description(manifest: Manifest, report: GateReport | None) -> str:
+def _description(manifest: Manifest, report: GateReport | None,
+                 forced_because: str | None = None) -> str:
     lines = ["| model | metric | value |", "| --- | --- | ---: |"]
     for name, entry in manifest.models.items():
         for metric, value in sorted(entry.metrics.items()):
@@ -221,15 +346,6 @@ def _description(manifest: Manifest, report: GateReport | None) -> str:
         parts.append("Gate (scored at publish on the challenger's holdout sets):\n\n"
                      + report.markdown())
     if manifest.forced:
-        parts.append("FORCED: the gate refused this release; it was published with --force.")
+        parts.append("FORCED: published with --force"
+                     + (f"; {forced_because}." if forced_because else "."))
     return "\n\n".join(parts) + "\n"
-
-
-def _say(console: Any, text: str) -> None:
-    console.print(text, markup=False, highlight=False)
-
-
-def _default_console():
-    from rich.console import Console
-
-    return Console()

@@ -3,6 +3,8 @@
 A release is one commit on `main` tagged `v<N>`; "latest" is the head of `main`. Client errors
 become `hubship.errors` types with a hint (`hub_errors.hub_error`, shared with the backend's
 loader); a Hub that does not answer is retried with backoff before `HubUnreachableError`.
+A write is retried only when its request never left (a connection that could not be opened):
+after a timeout it may have landed, and a retry would answer 409/412 for our own write.
 """
 
 from __future__ import annotations
@@ -48,6 +50,24 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Refs:
+    """One read of the repo's refs: the head of `main` and every tag."""
+
+    head: str | None
+    tags: dict[str, str]
+
+    def releases_at(self, sha: str) -> list[int]:
+        """The release numbers whose `v<N>` tag names `sha`, lowest first."""
+        return sorted(int(m.group(1)) for name, target in self.tags.items()
+                      if target == sha and (m := TAG_PATTERN.match(name)))
+
+    @property
+    def last_release(self) -> int:
+        return max((int(m.group(1)) for name in self.tags if (m := TAG_PATTERN.match(name))),
+                   default=0)
+
+
+@dataclass(frozen=True)
 class ReleaseInfo:
     tag: str
     release: int
@@ -77,7 +97,7 @@ class Registry:
             from hubship.services import ensure_local_hub
 
             url = ensure_local_hub(settings.local_hub_dir, port=LOCAL_HUB_PORT)
-            _say(console, f"using the embedded local hub at {url}")
+            say(console, f"using the embedded local hub at {url}")
             token = False  # never send a token stored on this machine to the local hub
         api = HfApi(endpoint=settings.endpoint, token=token)
         # one cache per hub: the client's cache layout ignores the endpoint (same repo id on two
@@ -96,10 +116,15 @@ class Registry:
         self._call(lambda: self.api.create_repo(self.repo_id, private=private, exist_ok=True,
                                                 repo_type="model"), doing="creating the repo")
 
+    def refs(self) -> Refs:
+        """The head of `main` (None when the repo has no commit yet) and the tags, in one call."""
+        refs = self._call(lambda: self.api.list_repo_refs(self.repo_id), doing="reading the refs")
+        head = next((b.target_commit for b in refs.branches if b.name == BRANCH), None)
+        return Refs(head=head, tags={tag.name: tag.target_commit for tag in refs.tags})
+
     def head(self) -> Release | None:
         """The head of `main`, or None when the repo has no commit yet."""
-        refs = self._call(lambda: self.api.list_repo_refs(self.repo_id), doing="reading the refs")
-        sha = next((b.target_commit for b in refs.branches if b.name == BRANCH), None)
+        sha = self.refs().head
         if sha is None:
             return None
         return Release(sha=sha, manifest=self.read_manifest(sha))
@@ -143,8 +168,7 @@ class Registry:
 
     def tags(self) -> dict[str, str]:
         """Every tag name -> commit sha."""
-        refs = self._call(lambda: self.api.list_repo_refs(self.repo_id), doing="reading the refs")
-        return {tag.name: tag.target_commit for tag in refs.tags}
+        return self.refs().tags
 
     def releases(self) -> list[ReleaseInfo]:
         """Every `v<N>` tag, newest first, with its commit date and manifest."""
@@ -160,10 +184,6 @@ class Registry:
             dates = {c.commit_id: c.created_at for c in commits}
         return [ReleaseInfo(name, number, sha, dates.get(sha), self.read_manifest(sha))
                 for number, name, sha in numbered]
-
-    def last_release_number(self) -> int:
-        numbers = [int(m.group(1)) for name in self.tags() if (m := TAG_PATTERN.match(name))]
-        return max(numbers, default=0)
 
     # ---- writing ---------------------------------------------------------------------------
 
@@ -189,18 +209,22 @@ class Registry:
                 )
             return info.oid
 
-        return self._call(commit, doing="committing the release")
+        return self._call(commit, doing="committing the release", write=True)
 
     def tag(self, sha: str, release: int, *, message: str | None = None) -> str:
         name = tag_name(release)
         self._call(lambda: self.api.create_tag(self.repo_id, tag=name, revision=sha,
-                                               tag_message=message), doing=f"creating tag {name}")
+                                               tag_message=message),
+                   doing=f"creating tag {name}", write=True)
         return name
 
     # ---- errors ----------------------------------------------------------------------------
 
-    def _call(self, action: Callable[[], T], *, doing: str) -> T:
-        """Run one client call; retry while the Hub does not answer; map errors."""
+    def _call(self, action: Callable[[], T], *, doing: str, write: bool = False) -> T:
+        """Run one client call; retry while the Hub does not answer; map errors.
+
+        A `write` is retried only when its request was never sent (see the module doc).
+        """
         from huggingface_hub.errors import HfHubHTTPError
 
         delay = self.backoff
@@ -215,7 +239,8 @@ class Registry:
                     raise
                 # a 5xx is an answer: not retried here, since a write may have landed
                 retryable = (isinstance(error, HubUnreachableError)
-                             and not isinstance(exc, HfHubHTTPError))
+                             and not isinstance(exc, HfHubHTTPError)
+                             and (not write or _never_sent(exc)))
                 if not retryable or attempt == self.retries:
                     raise error from None
             time.sleep(delay)
@@ -227,8 +252,31 @@ class Registry:
         return token if isinstance(token, str) else None
 
 
-def _say(console: Any, text: str) -> None:
+def _never_sent(exc: BaseException) -> bool:
+    """True when the request could not have reached the Hub: no connection was opened."""
+    import httpx2
+
+    never_sent = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+    seen: BaseException | None = exc
+    while seen is not None:  # the client may wrap the transport error
+        if isinstance(seen, never_sent):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+# ---- console output, shared with hubship.publish -------------------------------------------
+
+
+def default_console(console: Any = None) -> Any:
+    """`console`, or a new Rich console when None."""
     if console is not None:
-        console.print(text, highlight=False)
-    else:
-        print(text)
+        return console
+    from rich.console import Console
+
+    return Console()
+
+
+def say(console: Any, text: str) -> None:
+    """Print one plain line (no Rich markup: a sha or a path is printed as it is)."""
+    default_console(console).print(text, markup=False, highlight=False)

@@ -116,15 +116,15 @@ def test_a_stale_head_is_gated_again_after_the_race(registry, trained_once: Path
     from hubship.registry import Registry
 
     registry.ensure_repo()
-    stale_head = registry.head()  # the empty repo, before anything was published
+    stale_refs = registry.refs()  # the empty repo, before anything was published
     publish(registry, trained_once, console=_console())
 
     class StaleOnce(Registry):
         calls = 0
 
-        def head(self):
+        def refs(self):
             StaleOnce.calls += 1
-            return stale_head if StaleOnce.calls == 1 else super().head()
+            return stale_refs if StaleOnce.calls == 1 else super().refs()
 
     racer = StaleOnce(registry.api, registry.repo_id, cache_dir=registry.cache_dir)
     console = _console()
