@@ -107,3 +107,18 @@ def _bundle_species(out_dir: Path, *, inputs: list[str], model=None) -> Path:
 def bundle_species():
     """Build a one-model release: `bundle_species(out_dir, inputs=[...])`."""
     return _bundle_species
+
+
+def _pickled_with(release_dir: Path, version: str) -> Path:
+    """Make the manifest say its models were pickled with scikit-learn `version`."""
+    manifest = Manifest.read(release_dir)
+    packages = {**manifest.environment.packages, "scikit-learn": version}
+    environment = manifest.environment.model_copy(update={"packages": packages})
+    manifest.model_copy(update={"environment": environment}).write(release_dir)
+    return release_dir
+
+
+@pytest.fixture
+def pickled_with():
+    """`pickled_with(release_dir, "0.24.2")`: the release claims another scikit-learn."""
+    return _pickled_with

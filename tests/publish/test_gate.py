@@ -25,14 +25,6 @@ def _primary(release_dir: Path, model: str, **changes) -> Path:
                        primary_metric=entry.primary_metric.model_copy(update=changes))
 
 
-def _sklearn(release_dir: Path, version: str) -> Path:
-    manifest = Manifest.read(release_dir)
-    packages = {**manifest.environment.packages, "scikit-learn": version}
-    environment = manifest.environment.model_copy(update={"packages": packages})
-    manifest.model_copy(update={"environment": environment}).write(release_dir)
-    return release_dir
-
-
 def test_first_release_has_no_champion_and_passes(trained: Path) -> None:
     report = gate(None, trained)
     assert report.passed
@@ -151,11 +143,11 @@ def test_the_stricter_tolerance_of_the_two_applies(trained_once: Path, worse: Pa
 
 
 def test_a_champion_from_another_scikit_learn_is_not_unpickled(
-    trained_once: Path, trained: Path, tmp_path: Path
+    trained_once: Path, trained: Path, tmp_path: Path, pickled_with
 ) -> None:
     import shutil
 
-    champion = _sklearn(Path(shutil.copytree(trained_once, tmp_path / "old")), "0.24.2")
+    champion = pickled_with(Path(shutil.copytree(trained_once, tmp_path / "old")), "0.24.2")
     report = gate(champion, trained)
     stored = Manifest.read(champion).models
     for row in report.rows:
@@ -164,10 +156,10 @@ def test_a_champion_from_another_scikit_learn_is_not_unpickled(
         assert row.note.endswith("champion's stored metric")
 
 
-def test_a_challenger_from_another_scikit_learn_is_refused(trained_once: Path,
-                                                          trained: Path) -> None:
+def test_a_challenger_from_another_scikit_learn_is_refused(trained_once: Path, trained: Path,
+                                                          pickled_with) -> None:
     with pytest.raises(IncompatibleRelease, match="pickled with scikit-learn 0.24.2"):
-        gate(trained_once, _sklearn(trained, "0.24.2"))
+        gate(trained_once, pickled_with(trained, "0.24.2"))
 
 
 def test_a_tampered_champion_is_unusable(trained_once: Path, trained: Path, tmp_path) -> None:

@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from hubship.errors import GateRefused, IntegrityError, ManifestError
+from hubship.errors import (
+    GateRefused,
+    HubUnreachableError,
+    IncompatibleRelease,
+    IntegrityError,
+    ManifestError,
+)
+from hubship.gate import ChampionUnusable
 from hubship.manifest import Manifest, sha256_file
 from hubship.publish import publish, rollback
+from hubship.registry import Registry
 
 
 def _console() -> Console:
@@ -171,3 +179,103 @@ def test_rollback_by_sha_names_the_tag_and_unknown_targets_are_clear(
         Manifest.read(trained_once).model_hashes()
     with pytest.raises(RevisionNotFound, match="no branch, tag or commit"):
         rollback(registry, "v9", console=_console())
+
+
+@pytest.mark.parametrize("broken", ["models/species.joblib", "manifest.json"])
+def test_force_publishes_past_an_unusable_champion_and_says_why(
+    registry, trained_once: Path, worse: Path, broken: str
+) -> None:
+    publish(registry, trained_once, console=_console())
+    registry.api.upload_file(path_or_fileobj=b"{not what was published", path_in_repo=broken,
+                             repo_id=registry.repo_id, commit_message="break main")
+    with pytest.raises(ChampionUnusable, match=f"champion release is unusable: {broken}"):
+        publish(registry, worse, console=_console())
+    assert set(registry.tags()) == {"v1"}
+
+    console = _console()
+    forced = publish(registry, worse, force=True, console=console)
+    assert (forced.changed, forced.tag, forced.forced, forced.gate) == (True, "v2", True, None)
+    assert broken in forced.forced_because
+    assert f"published v2: {forced.sha} (FORCED: the champion release is unusable: {broken}" \
+        in console.export_text()
+    commit = _commits(registry)[0]
+    assert "FORCED" in commit.title and broken in commit.message
+    published = registry.fetch(forced.sha)
+    assert Manifest.read(published).forced
+    assert f"Not gated: the champion release is unusable: {broken}" in \
+        (published / "README.md").read_text()
+
+
+def test_an_untagged_head_is_tagged_before_anything_else(
+    registry, trained_once: Path, worse: Path
+) -> None:
+    first = publish(registry, trained_once, console=_console())
+    registry.api.delete_tag(registry.repo_id, tag="v1")  # a run stopped between commit and tag
+
+    console = _console()
+    again = publish(registry, trained_once, console=console)
+    # never tagged means never deployed: the run reports a change so production moves to it
+    assert (again.changed, again.sha, again.tag) == (True, first.sha, "v1")
+    assert f"tagged main ({first.sha}) v1" in console.export_text()
+    assert registry.tags() == {"v1": first.sha}
+
+    registry.api.delete_tag(registry.repo_id, tag="v1")
+    forced = publish(registry, worse, force=True, console=_console())
+    assert forced.tag == "v2"
+    assert registry.tags() == {"v1": first.sha, "v2": forced.sha}
+
+
+def test_a_refusal_names_an_untagged_champion_by_its_sha(
+    registry, trained_once: Path, worse: Path
+) -> None:
+    registry.ensure_repo()
+    raw = registry.api.upload_folder(folder_path=trained_once, repo_id=registry.repo_id,
+                                     commit_message="a release uploaded by hand, no number")
+    with pytest.raises(GateRefused) as caught:
+        publish(registry, worse, console=_console())
+    assert f"the champion {raw.oid[:12]} (untagged)" in caught.value.message
+    assert "None" not in caught.value.message
+
+
+def test_rollback_to_another_scikit_learn_is_refused(
+    registry, trained: Path, pickled_with
+) -> None:
+    registry.ensure_repo()
+    old = Manifest.read(pickled_with(trained, "0.24.2")).model_copy(update={"release": 1})
+    old.write(trained)
+    raw = registry.api.upload_folder(folder_path=trained, repo_id=registry.repo_id,
+                                     commit_message="release v1")
+    registry.api.create_tag(registry.repo_id, tag="v1", revision=raw.oid)
+    commits = len(_commits(registry))
+    with pytest.raises(IncompatibleRelease, match="cannot roll back to v1") as caught:
+        rollback(registry, "v1", console=_console())
+    assert "scikit-learn 0.24.2" in caught.value.message
+    assert f"retrain from that release's source commit {old.source.git_commit}" in \
+        caught.value.hint
+    assert len(_commits(registry)) == commits and set(registry.tags()) == {"v1"}
+
+
+class _FlakyApi:
+    """A client whose first create_tag fails with `error` (the local hub cannot time out)."""
+
+    endpoint, token = "http://hub.invalid", None
+
+    def __init__(self, error: Exception) -> None:
+        self.error, self.calls = error, 0
+
+    def create_tag(self, *args, **kwargs) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise self.error
+
+
+def test_a_write_is_retried_only_when_its_request_never_left() -> None:
+    import httpx2
+
+    timed_out = _FlakyApi(httpx2.ReadTimeout("timed out"))  # it may have landed
+    with pytest.raises(HubUnreachableError, match="creating tag v1"):
+        Registry(timed_out, "team/penguins", retries=3, backoff=0).tag("a" * 40, 1)
+    assert timed_out.calls == 1
+    refused = _FlakyApi(httpx2.ConnectError("connection refused"))  # it never left
+    assert Registry(refused, "team/penguins", retries=3, backoff=0).tag("a" * 40, 1) == "v1"
+    assert refused.calls == 2
