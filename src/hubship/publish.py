@@ -201,11 +201,13 @@ def _repair_tag(registry: Registry, head: _Head, console: Any, *, dry_run: bool
     if dry_run:
         say(console, f"dry run: would tag main ({sha[:12]}) {tag}: it was committed untagged")
         return head, None
-    if _tag(registry, sha, release, message=f"Release {tag} (tagged by a later run)"):
+    tagged = _tag(registry, sha, release, message=f"Release {tag} (tagged by a later run)")
+    if tagged:
         say(console, f"tagged main ({sha}) {tag}: an earlier run committed it but stopped "
                      "before tagging")
+    # False: the run that made the commit tagged it meanwhile, and reports it itself
     refs = dataclasses.replace(head.refs, tags={**head.refs.tags, tag: sha})
-    return dataclasses.replace(head, refs=refs), tag
+    return dataclasses.replace(head, refs=refs), tag if tagged else None
 
 
 def _gate(registry: Registry, head: _Head, staged: Path, *, force: bool, console: Any
