@@ -144,7 +144,7 @@ def check_sklearn(manifest: Manifest, *, allow_mismatch: bool, origin: str) -> N
         return
     message = (
         f"{origin}: models were pickled with scikit-learn {wanted or '(not recorded)'}, "
-        f"this backend has scikit-learn {sklearn.__version__}"
+        f"but scikit-learn {sklearn.__version__} is installed here"
     )
     if allow_mismatch:
         log.warning("!!! %s; loading anyway because HUBSHIP_ALLOW_SKLEARN_MISMATCH is set. "

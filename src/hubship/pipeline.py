@@ -98,7 +98,8 @@ def run_pipeline(
             gate_step.status, gate_step.detail = "ok", "no champion: first release"
         else:
             gate_step.status = "ok"
-            gate_step.detail = "FORCED past a refusal" if result.forced else "challenger passed"
+            gate_step.detail = (f"FORCED: {result.forced_because or 'past a refusal'}"
+                                if result.forced else "challenger passed")
         summary.sha, summary.tag, summary.changed = result.sha, result.tag, result.changed
         published["result"] = result
         if not result.changed:
