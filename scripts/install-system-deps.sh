@@ -5,16 +5,19 @@
 set -euo pipefail
 
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 \
+  || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+as_root=()
+[ "$(id -u)" = 0 ] || as_root=(sudo -n)   # e.g. GitHub's runners: passwordless sudo
+if command -v apt-get >/dev/null 2>&1 && "${as_root[@]}" true 2>/dev/null; then
   echo "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "warning: please install ${missing[*]} (e.g. sudo apt-get install ${missing[*]});" \
        "the browser tests are skipped without them" >&2

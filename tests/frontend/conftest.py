@@ -4,6 +4,7 @@ headless Chromium driven by Playwright."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,14 @@ from hubship.services import free_port
 from release_builder import FRONTEND_MODELS, build_release, publish_release
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium (what `make test` installs), or a Chrome already on the machine (GitHub's
+# Ubuntu runners ship one); HUBSHIP_CHROMIUM names another.
+CHROMIUM = next(
+    (Path(p) for p in (os.environ.get("HUBSHIP_CHROMIUM"), "/usr/bin/chromium",
+                       "/usr/bin/chromium-browser", "/usr/bin/google-chrome") if p
+     and Path(p).is_file()),
+    Path("/usr/bin/chromium"),
+)
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
