@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hubship.errors import ConfigError
@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     allow_sklearn_mismatch: bool = Field(False, alias="HUBSHIP_ALLOW_SKLEARN_MISMATCH")
 
     # Deploy and verify
-    backend_url: str | None = None
+    backend_url: str | None = Field(
+        None, description="the backend's base URL, http(s)://host[:port]; verify polls /version"
+    )
     deploy_target: DeployTarget = "none"
     railway_token: SecretStr | None = None
     railway_service_id: str | None = None
@@ -67,11 +69,35 @@ class Settings(BaseSettings):
     )
     github_actions: bool = Field(False, alias="GITHUB_ACTIONS")
     verify_timeout: float = Field(300, alias="HUBSHIP_VERIFY_TIMEOUT", gt=0)
+    verify_replicas: int = Field(1, alias="HUBSHIP_VERIFY_REPLICAS", ge=1,
+                                 description="matching /version answers in a row to require")
+    release_sha: str | None = Field(None, alias="HUBSHIP_RELEASE_SHA",
+                                    description="default --sha of `hubship deploy`/`verify`")
+    deploy_commit: str | None = Field(
+        None, alias="HUBSHIP_DEPLOY_COMMIT",
+        description="git commit Railway should deploy (opt-in); unset = redeploy the latest",
+    )
+
+    @field_validator("backend_url")
+    @classmethod
+    def _backend_url_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.lower().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, "
+                             "e.g. https://penguins.up.railway.app")
+        return value
 
     @property
     def uses_local_hub(self) -> bool:
-        """No endpoint and no token: the embedded local hub is the registry (never in CI)."""
-        return not self.hf_endpoint and self.hf_token is None and not self.github_actions
+        """No endpoint, token or repo id: the embedded local hub is the registry (never in CI).
+
+        A repo id without an endpoint names a repo on huggingface.co (a production backend
+        reading a public repo sets just HF_REPO_ID), so it never means the local hub.
+        """
+        return (not self.hf_endpoint and self.hf_token is None and not self.hf_repo_id
+                and not self.github_actions)
 
     @property
     def endpoint(self) -> str:
@@ -152,9 +178,10 @@ def invalid_settings(exc: ValidationError) -> ConfigError:
         name = str(error["loc"][0]) if error["loc"] else "?"
         field = fields.get(name)
         variable = (field.alias if field and field.alias else name).upper()
-        problems.append(f"{variable}: {error['msg']} (got {error.get('input')!r})"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{variable}: {message} (got {error.get('input')!r})"
                         if "Secret" not in str(field.annotation if field else "")
-                        else f"{variable}: {error['msg']}")
+                        else f"{variable}: {message}")
     return ConfigError(
         "invalid setting: " + "; ".join(problems),
         hint="fix the variable in the environment (or in GitHub/Railway/Render settings)",

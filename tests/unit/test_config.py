@@ -1,5 +1,5 @@
 """Settings: a wrong variable is a clear error naming it (and never echoing a secret); the
-embedded local hub is the default only off CI."""
+embedded local hub is the default only off CI and only when no repo is named."""
 
 from __future__ import annotations
 
@@ -45,6 +45,44 @@ def test_local_hub_by_default_but_never_in_github_actions():
         in_ci.write_token()
     with pytest.raises(ConfigError, match="HF_REPO_ID is not set"):
         _ = in_ci.repo_id
+
+
+def test_a_repo_id_without_an_endpoint_means_huggingface_co():
+    """A production backend reading a public repo sets only HF_REPO_ID: never the local hub."""
+    public = Settings(hf_endpoint=None, hf_token=None, hf_repo_id="my-team/penguins")
+    assert not public.uses_local_hub
+    assert public.endpoint == "https://huggingface.co"
+    assert public.repo_id == "my-team/penguins"
+
+
+def test_the_local_hub_needs_no_endpoint_token_or_repo_id():
+    local = Settings(hf_endpoint=None, hf_token=None, hf_repo_id=None)
+    assert local.endpoint == "http://127.0.0.1:8900"
+    assert local.repo_id == "local/models"
+
+
+@pytest.mark.parametrize("url", ["myapp.up.railway.app", "ftp://host", "127.0.0.1:8000"])
+def test_a_backend_url_without_http_is_refused_at_once(url: str):
+    with pytest.raises(ConfigError, match=r"BACKEND_URL: must start with http:// or https://"):
+        Settings.load(backend_url=url)
+
+
+def test_a_backend_url_loses_its_trailing_slash(monkeypatch):
+    monkeypatch.setenv("BACKEND_URL", "https://penguins.up.railway.app/")
+    assert Settings().backend_url == "https://penguins.up.railway.app"
+
+
+def test_deploy_and_verify_variables_are_settings(monkeypatch):
+    monkeypatch.setenv("HUBSHIP_RELEASE_SHA", "a" * 40)
+    monkeypatch.setenv("HUBSHIP_DEPLOY_COMMIT", "b" * 40)
+    monkeypatch.setenv("HUBSHIP_VERIFY_REPLICAS", "3")
+    monkeypatch.setenv("RAILWAY_API_URL", "http://127.0.0.1:9/graphql")
+    settings = Settings()
+    assert (settings.release_sha, settings.deploy_commit) == ("a" * 40, "b" * 40)
+    assert settings.verify_replicas == 3
+    assert settings.railway_api_url == "http://127.0.0.1:9/graphql"
+    with pytest.raises(ConfigError, match="HUBSHIP_VERIFY_REPLICAS"):
+        Settings.load(verify_replicas=0)
 
 
 def test_empty_variables_count_as_unset(monkeypatch):
