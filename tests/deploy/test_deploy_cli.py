@@ -71,3 +71,63 @@ def test_verify_failure_exits_non_zero_with_the_served_release(standin):
 def test_verify_without_a_backend_url_names_the_variable():
     done = hubship("verify", "--sha", HUB_SHA, env={})
     assert done.returncode == 2 and "BACKEND_URL" in done.stderr
+
+
+def backend_and_railway(served_sha: str):
+    """One stand-in playing production's backend (/version) and Railway (/graphql/v2)."""
+    def respond(request):
+        if request.path == "/version":
+            return Reply(200, {"sha": served_sha, "tag": "v3", "release": 3, "source": "hub"})
+        return railway_like(request)
+    return respond
+
+
+def test_deploy_if_needed_skips_when_production_already_serves_the_release(standin):
+    standin.responder = backend_and_railway(HUB_SHA)
+    done = hubship("deploy", "--if-needed", "--sha", HUB_SHA,
+                   env={**railway_env(standin), "BACKEND_URL": standin.url})
+
+    assert done.returncode == 0, done.stderr
+    assert f"deploy skipped: production already serves {HUB_SHA[:12]} (v3" in done.stdout
+    assert [r.method for r in standin.requests] == ["GET"], "nothing may be deployed"
+
+
+def test_deploy_if_needed_deploys_when_production_serves_another_release(standin):
+    standin.responder = backend_and_railway("9" * 40)
+    done = hubship("deploy", "--if-needed", "--sha", HUB_SHA,
+                   env={**railway_env(standin), "BACKEND_URL": standin.url})
+
+    assert done.returncode == 0, done.stderr
+    assert "deploy started: Railway is rebuilding the latest deployment" in done.stdout
+    [post] = [r for r in standin.requests if r.method == "POST"]
+    assert "serviceInstanceRedeploy" in post.json()["query"]  # no commit: the code stays
+
+
+def test_deploy_if_needed_without_a_backend_url_deploys(standin):
+    standin.responder = railway_like
+    done = hubship("deploy", "--if-needed", "--sha", HUB_SHA, env=railway_env(standin))
+    assert done.returncode == 0, done.stderr
+    assert "deploy started" in done.stdout
+
+
+def test_verify_reads_the_replica_count_from_the_environment(standin):
+    standin.responder = lambda request: Reply(200, {"sha": HUB_SHA, "tag": "v3"})
+    done = hubship("verify", "--timeout", "10", "--interval", "0.05",
+                   env={"BACKEND_URL": standin.url, "HUBSHIP_RELEASE_SHA": HUB_SHA,
+                        "HUBSHIP_VERIFY_REPLICAS": "3"})
+    assert done.returncode == 0, done.stderr
+    assert len(standin.requests) == 3
+
+
+def test_verify_prints_the_backends_words_as_text_not_markup(standin):
+    standin.responder = lambda request: Reply(200, {"sha": HUB_SHA, "tag": "[/x] [info]v3"})
+    done = hubship("verify", "--sha", HUB_SHA, "--timeout", "10",
+                   env={"BACKEND_URL": standin.url})
+    assert done.returncode == 0, done.stderr
+    assert "[/x] [info]v3" in done.stdout
+
+
+def test_a_backend_url_without_a_scheme_fails_at_once():
+    done = hubship("verify", "--sha", HUB_SHA, env={"BACKEND_URL": "myapp.up.railway.app"})
+    assert done.returncode == 2
+    assert "BACKEND_URL: must start with http:// or https://" in done.stderr

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-SHA_HELP = "the release's Hub commit sha (what `publish` printed)"
+if TYPE_CHECKING:
+    from hubship.config import Settings
+
+SHA_HELP = "the release's Hub commit sha (what `publish` printed); default HUBSHIP_RELEASE_SHA"
 
 
 class Target(StrEnum):
@@ -17,47 +20,64 @@ class Target(StrEnum):
     none = "none"
 
 
-def _release_sha(sha: str | None) -> str:
+def _release_sha(sha: str | None, settings: Settings) -> str:
     from hubship.errors import ConfigError
 
+    sha = (sha or settings.release_sha or "").strip()
     if not sha:
         raise ConfigError(
             "no release sha given",
             hint="pass --sha <hub commit sha> or set HUBSHIP_RELEASE_SHA (in the workflow, "
             "the publish job's `sha` output)",
         )
-    return sha.strip()
+    return sha
+
+
+def _load_settings(**overrides: object) -> Settings:
+    from hubship.config import Settings
+
+    return Settings.load(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def deploy(
         sha: Annotated[str | None, typer.Option(
-            "--sha", envvar="HUBSHIP_RELEASE_SHA", help=SHA_HELP, show_default=False)] = None,
+            "--sha", help=SHA_HELP, show_default=False)] = None,
         target: Annotated[Target | None, typer.Option(
             "--target", help="override DEPLOY_TARGET", show_default=False)] = None,
         commit_sha: Annotated[str | None, typer.Option(
-            "--commit-sha", envvar="HUBSHIP_DEPLOY_COMMIT",
-            help="the code's git commit, for Railway to deploy exactly that commit "
-            "(else it redeploys the latest build)", show_default=False)] = None,
+            "--commit-sha",
+            help="opt-in, Railway only: deploy exactly this git commit (it may be older than "
+            "what runs now); default HUBSHIP_DEPLOY_COMMIT, unset = redeploy the current code",
+            show_default=False)] = None,
+        if_needed: Annotated[bool, typer.Option(
+            "--if-needed",
+            help="skip the deploy when BACKEND_URL/version already serves the release "
+            "(without BACKEND_URL, or with no answer, the deploy is triggered)")] = False,
     ) -> None:
         """Start a deploy of a release on DEPLOY_TARGET (railway, render, webhook or none)."""
         from rich.console import Console
+        from rich.text import Text
 
-        from hubship.config import Settings
-        from hubship.deploy import trigger
+        from hubship.deploy import already_serving, trigger
+        from hubship.deploy.verify import describe
 
-        settings = Settings()
-        if target is not None:
-            settings = settings.model_copy(update={"deploy_target": target.value})
-        result = trigger(settings, sha=_release_sha(sha), commit_sha=commit_sha or None)
-        mark = "[green]deploy started:[/]" if result.triggered else "[yellow]no deploy:[/]"
-        Console().print(f"{mark} {result.detail}", highlight=False)
+        settings = _load_settings(deploy_target=target.value if target else None)
+        release = _release_sha(sha, settings)
+        console = Console()
+        if if_needed and (version := already_serving(settings, sha=release)):
+            console.print(Text.assemble(("deploy skipped: ", "green"),
+                                        f"production already serves {describe(version)}"))
+            return
+        result = trigger(settings, sha=release, commit_sha=commit_sha or settings.deploy_commit)
+        mark = ("deploy started: ", "green") if result.triggered else ("no deploy: ", "yellow")
+        console.print(Text.assemble(mark, result.detail))
 
     @app.command()
     def verify(
         sha: Annotated[str | None, typer.Option(
-            "--sha", envvar="HUBSHIP_RELEASE_SHA", help=SHA_HELP, show_default=False)] = None,
+            "--sha", help=SHA_HELP, show_default=False)] = None,
         backend_url: Annotated[str | None, typer.Option(
             "--backend-url", help="the backend to ask; default BACKEND_URL",
             show_default=False)] = None,
@@ -66,27 +86,28 @@ def register(app: typer.Typer) -> None:
             show_default=False)] = None,
         interval: Annotated[float, typer.Option(
             "--interval", min=0.05, help="seconds between requests")] = 2.0,
-        replicas: Annotated[int, typer.Option(
-            "--replicas", min=1, envvar="HUBSHIP_VERIFY_REPLICAS",
+        replicas: Annotated[int | None, typer.Option(
+            "--replicas", min=1,
             help="matching answers needed in a row (several replicas behind a load "
-            "balancer; best effort)")] = 1,
+            "balancer; best effort); default HUBSHIP_VERIFY_REPLICAS (1)",
+            show_default=False)] = None,
     ) -> None:
         """Wait until the backend's /version serves the release; fail with what it serves."""
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        from hubship.config import Settings
         from hubship.deploy import verify_live
         from hubship.deploy.result import required
 
-        settings = Settings()
-        release = _release_sha(sha)
-        url = backend_url or required(settings.backend_url, "BACKEND_URL",
-                                      needed_by="`hubship verify`")
-        answer = verify_live(url, release, timeout=timeout or settings.verify_timeout,
-                             interval=interval, replicas=replicas)
-        table = Table(title=f"{url} serves", show_header=False)
+        settings = _load_settings(backend_url=backend_url, verify_timeout=timeout,
+                                  verify_replicas=replicas)
+        release = _release_sha(sha, settings)
+        url = required(settings.backend_url, "BACKEND_URL", needed_by="`hubship verify`")
+        answer = verify_live(url, release, timeout=settings.verify_timeout,
+                             interval=interval, replicas=settings.verify_replicas)
+        table = Table(title=Text(f"{url} serves"), show_header=False)
         for key in ("sha", "tag", "release", "source", "loaded_at", "repo_id", "commit_url"):
-            if answer.get(key) is not None:
-                table.add_row(key, str(answer[key]))
+            if answer.get(key) is not None:  # the backend's words: never Rich markup
+                table.add_row(key, Text(str(answer[key])))
         Console().print(table)

@@ -2,12 +2,14 @@
 
 `trigger(settings, sha=...)` starts a deploy on the host DEPLOY_TARGET names (railway, render,
 webhook, none); `verify_live(backend_url, sha, timeout=...)` polls the backend until it serves
-that sha. Each host has its own module (`railway`, `render`, `webhook`).
+that sha; `already_serving(settings, sha=...)` says whether it does already (one request).
+Each host has its own module (`railway`, `render`, `webhook`).
 """
 
 from hubship.deploy._http import RetryPolicy
-from hubship.deploy.dispatch import trigger
+from hubship.deploy.dispatch import already_serving, trigger
 from hubship.deploy.result import DeployResult
-from hubship.deploy.verify import verify_live
+from hubship.deploy.verify import served_version, verify_live
 
-__all__ = ["DeployResult", "RetryPolicy", "trigger", "verify_live"]
+__all__ = ["DeployResult", "RetryPolicy", "already_serving", "served_version", "trigger",
+           "verify_live"]

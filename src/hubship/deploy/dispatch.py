@@ -1,4 +1,5 @@
-"""`trigger`: start a deploy on the host DEPLOY_TARGET names."""
+"""`trigger`: start a deploy on the host DEPLOY_TARGET names; `already_serving`: whether
+production serves a release already, so the deploy can be skipped."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hubship.config import Settings
 from hubship.deploy import railway, render, webhook
 from hubship.deploy._http import DEFAULT_RETRY, RetryPolicy
 from hubship.deploy.result import DeployResult
+from hubship.deploy.verify import served_version, serves
 
 
 def trigger(
@@ -37,3 +39,14 @@ def trigger(
         "DEPLOY_TARGET=none: nothing to trigger (the backend must pick the release up itself, "
         "e.g. by polling the Hub)",
     )
+
+
+def already_serving(
+    settings: Settings, *, sha: str, client: httpx.Client | None = None
+) -> dict[str, object] | None:
+    """Production's `/version` answer when BACKEND_URL is set and it serves `sha`, else None
+    (also when it does not answer: then only a deploy, and verify, can tell)."""
+    if not settings.backend_url:
+        return None
+    version = served_version(settings.backend_url, client=client)
+    return version if serves(version, sha) else None

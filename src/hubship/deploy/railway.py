@@ -4,16 +4,15 @@ A project token goes in `Project-Access-Token` (account and team tokens would go
 `Authorization: Bearer`, which we do not use). GraphQL reports most failures as HTTP 200 with
 an `errors` list, so the body is always checked.
 
-With the code's git commit known, `serviceInstanceDeployV2(commitSha)` deploys exactly that
-commit and returns the deployment id. Without it, `serviceInstanceRedeploy` rebuilds the
-latest deployment, which is all a model-only release needs: the backend loads the new Hub
-release when it starts. Railway has been seen to rebuild an old commit and still report
-success, which is why the loop always ends with `verify_live`.
+By default `serviceInstanceRedeploy` redeploys the current deployment: the backend loads the
+Hub's release when it starts, so that is all a model release needs, and it never moves the code
+back. `serviceInstanceDeployV2(commitSha)` (opt-in: `--commit-sha`/HUBSHIP_DEPLOY_COMMIT)
+deploys exactly one commit, which may be OLDER than what Railway runs now. Railway has been
+seen to rebuild an old commit and still report success, which is why the loop always ends with
+`verify_live`.
 """
 
 from __future__ import annotations
-
-import os
 
 import httpx
 
@@ -22,8 +21,6 @@ from hubship.deploy._http import DEFAULT_RETRY, Endpoint, RetryPolicy, http_clie
 from hubship.deploy.result import DeployResult, required
 
 NEEDED_BY = "DEPLOY_TARGET=railway"
-
-RAILWAY_API_URL = "https://backboard.railway.com/graphql/v2"
 
 DEPLOY_COMMIT = """\
 mutation hubshipDeploy($serviceId: String!, $environmentId: String!, $commitSha: String) {
@@ -40,15 +37,6 @@ AUTH_HINT = (
     "create one in Railway (project -> Settings -> Tokens, for the environment you deploy to) "
     "and store it as the GitHub secret RAILWAY_TOKEN"
 )
-
-
-def api_url(settings: Settings) -> str:
-    """`RAILWAY_API_URL` (a setting, or the environment) overrides the public endpoint."""
-    return (
-        getattr(settings, "railway_api_url", None)
-        or os.environ.get("RAILWAY_API_URL")
-        or RAILWAY_API_URL
-    )
 
 
 def trigger(
@@ -74,7 +62,7 @@ def trigger(
     else:
         query, field = REDEPLOY, "serviceInstanceRedeploy"
 
-    url = api_url(settings)
+    url = settings.railway_api_url
     endpoint = Endpoint("Railway", url, AUTH_HINT, settings.secrets())
     with http_client(client) as http:
         response = post(

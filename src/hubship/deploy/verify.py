@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.text import Text
 
 from hubship.errors import VerifyError, redact
 
@@ -49,25 +50,50 @@ def verify_live(
     http = client or httpx.Client(timeout=REQUEST_TIMEOUT)
     deadline = time.monotonic() + timeout
     try:
-        with console.status(f"waiting for {url} to serve {sha[:12]}") as status:
+        with console.status(Text(f"waiting for {url} to serve {sha[:12]}")) as status:
             while True:
                 observation = poll.ask(http, url, headers)
-                if observation != poll.last_said:
-                    console.print(f"  {url}: {observation}", highlight=False)
+                if observation != poll.last_said:  # the backend's words: never Rich markup
+                    console.print(f"  {url}: {observation}", highlight=False, markup=False)
                     poll.last_said = observation
                 if poll.streak >= replicas:
-                    console.print(f"[green]production serves {sha[:12]}[/]", highlight=False)
+                    console.print(Text(f"production serves {sha[:12]}", style="green"))
                     return poll.answer
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                status.update(f"waiting for {url} to serve {sha[:12]}: {observation}, "
-                              f"{remaining:.0f} s left")
+                status.update(Text(f"waiting for {url} to serve {sha[:12]}: {observation}, "
+                                   f"{remaining:.0f} s left"))
                 time.sleep(min(interval, remaining))
     finally:
         if own_client:
             http.close()
     raise poll.failure(url, timeout)
+
+
+def served_version(
+    backend_url: str, *, client: httpx.Client | None = None
+) -> dict[str, Any] | None:
+    """Production's `/version` answer now (one request), or None when it serves no release,
+    does not answer, or is not a hubship backend."""
+    url = f"{backend_url.rstrip('/')}/version"
+    try:
+        if client is not None:
+            response = client.get(url)
+        else:
+            response = httpx.get(url, timeout=REQUEST_TIMEOUT)
+        body = response.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    if response.status_code != 200 or not isinstance(body, dict) or not body.get("sha"):
+        return None
+    return body
+
+
+def serves(version: dict[str, Any] | None, sha: str) -> bool:
+    """Whether a `/version` answer is release `sha` (full or abbreviated, 7+ characters)."""
+    served = version.get("sha") if version else None
+    return len(sha) >= 7 and isinstance(served, str) and served.startswith(sha)
 
 
 class _Poll:

@@ -1,6 +1,10 @@
-"""Webhook: ask the running backend to load the release, with no restart (`POST /admin/reload`).
+"""Webhook: ask the running backend to reload, with no restart (`POST /admin/reload`).
 
-The backend answers once the new release is loaded and swapped in, with the sha it now serves.
+The request has no body: the backend reloads the revision it watches (MODEL_REVISION, `main` by
+default), so it keeps following the Hub (polling, webhooks, the older-release guard). Sending
+`{"revision": sha}` would pin it to that sha for good. The backend answers once the release is
+loaded and swapped in, with the sha it now serves, which must be the one we published: anything
+else (a newer release, a pinned revision) is a failure that says what it serves.
 Behind a load balancer this reaches ONE replica: with several, deploy by restart (railway,
 render) or let every replica poll the Hub, and verify with `--replicas`.
 """
@@ -19,6 +23,7 @@ from hubship.deploy._http import (
     post,
 )
 from hubship.deploy.result import DeployResult, required
+from hubship.deploy.verify import describe, served_version
 
 NEEDED_BY = "DEPLOY_TARGET=webhook"
 
@@ -46,22 +51,25 @@ def trigger(
     url = f"{backend}/admin/reload"
     endpoint = Endpoint("the backend", url, AUTH_HINT, settings.secrets(), STATUS_HINTS)
     with http_client(client) as http:
-        response = post(
-            http, endpoint, url, retry=retry,
-            json={"revision": sha}, headers={"Authorization": f"Bearer {token}"},
-        )
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    served = body.get("sha") if isinstance(body, dict) else None
-    if not served or not str(served).startswith(sha):
-        raise endpoint.error(
-            f"the backend reloaded but serves {served or 'nothing'}, not {sha}: "
-            f"{body_excerpt(response)}",
-            hint="check MODEL_REVISION and HF_REPO_ID on the backend, and that the release "
-            "was published to the repo it reads",
-        )
+        response = post(http, endpoint, url, retry=retry,
+                        headers={"Authorization": f"Bearer {token}"})
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        served = body.get("sha") if isinstance(body, dict) else None
+        if not isinstance(served, str) or not served.startswith(sha):
+            version = served_version(backend, client=http)
+            now = describe(version) if version else str(served or "nothing")
+            watched = f", watching revision {version['revision']!r}" if (
+                version and version.get("revision")) else ""
+            raise endpoint.error(
+                f"the backend reloaded the revision it watches and serves {now}{watched}, "
+                f"not {sha}: {body_excerpt(response)}",
+                hint="the backend serves what MODEL_REVISION (or an earlier pinned reload) "
+                "names: set it to main and check HF_REPO_ID. If it serves a NEWER release, "
+                "this deploy is stale: a re-run never rolls back, use `hubship rollback`",
+            )
     status = body.get("status", "reloaded")
     previous = body.get("previous_sha")
     if status == "unchanged":
