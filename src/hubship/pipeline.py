@@ -1,9 +1,13 @@
 """The loop, in order: train -> gate -> publish -> deploy -> verify.
 
 `hubship run` calls this; the Actions workflow calls the same functions one step at a time
-(`python models/train.py`, `python scripts/upload_models.py`, `hubship deploy`, `hubship verify`).
-It stops at the first failing step with its reason, prints a summary table, and appends the
-same table to `$GITHUB_STEP_SUMMARY` when that is set.
+(`python models/train.py`, `python scripts/upload_models.py`, `hubship deploy --if-needed`,
+`hubship verify`). It stops at the first failing step with its reason, prints a summary table,
+and appends the same table to `$GITHUB_STEP_SUMMARY` when that is set.
+
+An unchanged release still checks production when BACKEND_URL is set: a release whose deploy
+or verify failed last time is deployed now (catch-up). The headline never claims a production
+state it did not check.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hubship.config import Settings
-from hubship.errors import GateRefused, HubshipError, redact
+from hubship.errors import ConfigError, GateRefused, HubshipError, redact
 
 Status = Literal["ok", "skipped", "failed", "not run"]
 STEPS = ("train", "gate", "publish", "deploy", "verify")
@@ -33,6 +38,13 @@ class StepResult:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """What a step returns when it had nothing to do, and why."""
+
+    reason: str
+
+
 @dataclass
 class PipelineSummary:
     steps: dict[str, StepResult] = field(
@@ -41,6 +53,7 @@ class PipelineSummary:
     sha: str | None = None
     tag: str | None = None
     changed: bool = False
+    caught_up: bool = False  # unchanged, but production served something else: deployed again
     verified: bool = False
     error: HubshipError | None = None
 
@@ -53,27 +66,47 @@ class PipelineSummary:
         if self.error is not None:
             failed = next((s.name for s in self.steps.values() if s.status == "failed"), "?")
             return f"FAILED at {failed}: {self.error.message}"
-        if not self.changed:
-            return f"unchanged: production stays at {self.tag} ({self.sha})"
-        if self.verified:
-            return f"production serves {self.tag} ({self.sha})"
-        return f"published {self.tag} ({self.sha}); NOT verified: set BACKEND_URL to prove it"
+        if self.changed:
+            if self.verified:
+                return f"production serves {self.tag} ({self.sha})"
+            return f"published {self.tag} ({self.sha}); NOT verified: set BACKEND_URL to prove it"
+        if not self.verified:
+            return (f"unchanged: {self.tag} is the latest release "
+                    "(production not checked: no BACKEND_URL)")
+        if self.caught_up:
+            return f"unchanged: production caught up and serves {self.tag} ({self.sha})"
+        return f"unchanged: production already serves {self.tag} ({self.sha})"
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse, before training, a run that would deploy but could not prove the result."""
+    if settings.deploy_target != "none" and not settings.backend_url:
+        raise ConfigError(
+            f"DEPLOY_TARGET={settings.deploy_target} needs BACKEND_URL to prove production "
+            "serves the release, and it is not set",
+            hint="set BACKEND_URL to the backend's public URL, e.g. "
+            "https://penguins.up.railway.app (or DEPLOY_TARGET=none to publish only, "
+            "reported as NOT verified)",
+        )
 
 
 def run_pipeline(
     settings: Settings, *, force: bool = False, console: Console | None = None,
 ) -> PipelineSummary:
-    """Run the five steps; never raises for a step's failure (the summary carries it)."""
+    """Run the five steps; never raises for a step's failure (the summary carries it).
+
+    Raises ConfigError at once, before training, when the settings cannot prove a deploy.
+    """
+    check_settings(settings)
     console = console or Console()
     summary = PipelineSummary()
-    published: dict[str, object] = {}
 
     def train() -> str:
         from hubship.training import run_training
 
         with console.status("training") as status:
-            manifest = run_training(
-                settings, on_line=lambda line: status.update(f"training: {line[:90]}")
+            manifest = run_training(  # training output is not Rich markup
+                settings, on_line=lambda line: status.update(Text(f"training: {line[:90]}"))
             )
         return ", ".join(
             f"{name} {m.primary_metric.name}={m.metrics[m.primary_metric.name]:.4g}"
@@ -101,30 +134,39 @@ def run_pipeline(
             gate_step.detail = (f"FORCED: {result.forced_because or 'past a refusal'}"
                                 if result.forced else "challenger passed")
         summary.sha, summary.tag, summary.changed = result.sha, result.tag, result.changed
-        published["result"] = result
         if not result.changed:
-            return f"unchanged: production stays at {result.tag} ({result.sha[:12]})"
+            return f"unchanged: {result.tag} ({result.sha[:12]}) is the latest release"
         return f"{result.tag} = {result.sha[:12]}" + (" (forced)" if result.forced else "")
 
-    def deploy() -> str | None:
+    def deploy() -> str | Skipped:
+        from hubship.deploy import served_version, trigger
+        from hubship.deploy.verify import describe, serves
+
+        catch_up = ""
         if not summary.changed:
-            return None
-        from hubship.deploy import trigger
+            if not settings.backend_url:
+                return Skipped("release unchanged; production not checked (no BACKEND_URL)")
+            version = served_version(settings.backend_url)
+            if serves(version, summary.sha):
+                return Skipped(f"production already serves {summary.tag} ({summary.sha[:12]})")
+            summary.caught_up = True
+            catch_up = (f"catch-up: production serves {describe(version)}" if version
+                        else "catch-up: production serves no release (or did not answer)")
+        result = trigger(settings, sha=summary.sha, commit_sha=settings.deploy_commit)
+        detail = "; ".join(p for p in (catch_up, result.detail) if p)
+        return detail if result.triggered else Skipped(detail)
 
-        result = trigger(settings, sha=summary.sha,
-                         commit_sha=os.environ.get("HUBSHIP_DEPLOY_COMMIT"))
-        return getattr(result, "detail", None) or f"{settings.deploy_target} triggered"
-
-    def verify() -> str | None:
-        if not summary.changed or not settings.backend_url:
-            return None
+    def verify() -> str | Skipped:
+        if not settings.backend_url:
+            return Skipped("no BACKEND_URL: nothing proves what production serves")
         from hubship.deploy import verify_live
 
-        version = verify_live(settings.backend_url, summary.sha, timeout=settings.verify_timeout)
+        version = verify_live(settings.backend_url, summary.sha, timeout=settings.verify_timeout,
+                              replicas=settings.verify_replicas)
         summary.verified = True
         return f"{settings.backend_url} serves {version.get('tag')} ({summary.sha[:12]})"
 
-    plan: list[tuple[str, Callable[[], str | None]]] = [
+    plan: list[tuple[str, Callable[[], str | Skipped]]] = [
         ("train", train), ("publish", gate_and_publish), ("deploy", deploy), ("verify", verify),
     ]
     for name, action in plan:
@@ -132,7 +174,7 @@ def run_pipeline(
         console.rule(f"[bold]{name}")
         started = time.monotonic()
         try:
-            detail = action()
+            outcome = action()
         except HubshipError as exc:
             refused = isinstance(exc, GateRefused)
             step.status, step.detail = ("not run", "") if refused else ("failed", exc.message)
@@ -140,43 +182,38 @@ def run_pipeline(
             step.seconds = time.monotonic() - started
             break
         step.seconds = time.monotonic() - started
-        if detail is None:
-            step.status, step.detail = "skipped", _skip_reason(name, summary, settings)
+        if isinstance(outcome, Skipped):
+            step.status, step.detail = "skipped", outcome.reason
+            console.print(Text(f"{name} skipped: {outcome.reason}", style="yellow"))
         else:
-            step.status, step.detail = "ok", detail
+            step.status, step.detail = "ok", outcome
     _report(summary, settings, console)
     return summary
 
 
-def _skip_reason(name: str, summary: PipelineSummary, settings: Settings) -> str:
-    if not summary.changed:
-        return "release unchanged"
-    if name == "verify" and not settings.backend_url:
-        return "no BACKEND_URL: nothing proves what production serves"
-    return "nothing to do"
-
-
 def _report(summary: PipelineSummary, settings: Settings, console: Console) -> None:
+    """The summary table and headline; every detail is shown as plain text, never markup."""
     secrets = settings.secrets()
     table = Table(title="hubship run")
     for column in ("step", "status", "time", "detail"):
         table.add_column(column)
     colour = {"ok": "green", "skipped": "yellow", "failed": "red", "not run": "dim"}
     for step in summary.steps.values():
-        table.add_row(step.name, f"[{colour[step.status]}]{step.status}[/]",
+        table.add_row(step.name, Text(step.status, style=colour[step.status]),
                       f"{step.seconds:.1f}s" if step.status != "not run" else "",
-                      redact(step.detail, secrets))
+                      Text(redact(step.detail, secrets)))
     console.print(table)
-    console.print(("[bold green]" if summary.ok else "[bold red]") + redact(summary.headline,
-                                                                            secrets))
+    console.print(Text(redact(summary.headline, secrets),
+                       style="bold green" if summary.ok else "bold red"))
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if path:
+        def cell(text: str) -> str:
+            return " ".join(redact(text, secrets).split()).replace("|", "\\|")
+
         lines = ["## hubship run", "", "| step | status | time | detail |",
                  "| --- | --- | --- | --- |"]
-        lines += [
-            f"| {s.name} | {s.status} | {s.seconds:.1f}s | {redact(s.detail, secrets)} |"
-            for s in summary.steps.values()
-        ]
-        lines += ["", f"**{redact(summary.headline, secrets)}**", ""]
+        lines += [f"| {s.name} | {s.status} | {s.seconds:.1f}s | {cell(s.detail)} |"
+                  for s in summary.steps.values()]
+        lines += ["", f"**{cell(summary.headline)}**", ""]
         with Path(path).open("a", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")

@@ -1,0 +1,89 @@
+"""`hubship run`'s promises that need no hub: it refuses, before training, a deploy it could not
+verify; it prints untrusted text (training output, error messages) as text, never as Rich
+markup; and its headline never claims a production state it did not check."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from hubship.config import Settings
+from hubship.errors import ConfigError, DeployError
+from hubship.pipeline import PipelineSummary, check_settings, run_pipeline
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize("target", ["railway", "render", "webhook"])
+def test_a_deploy_without_backend_url_is_refused_before_training(target: str, tmp_path: Path):
+    marker = tmp_path / "trained"
+    env = {**os.environ, "DEPLOY_TARGET": target, "HUBSHIP_HOME": str(tmp_path / "home"),
+           "HUBSHIP_TRAIN_COMMAND": f"{sys.executable} -c \"open({str(marker)!r}, 'w')\"",
+           "COLUMNS": "200"}
+    env.pop("BACKEND_URL", None)
+    done = subprocess.run([sys.executable, "-m", "hubship", "run"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"DEPLOY_TARGET={target} needs BACKEND_URL to prove production serves" in done.stderr
+    assert not marker.exists(), "training ran although the run could never be verified"
+
+
+def test_publishing_only_needs_no_backend_url():
+    check_settings(Settings(deploy_target="none"))  # reported as NOT verified, not refused
+
+
+def test_training_output_and_errors_are_printed_as_text_not_markup(tmp_path: Path):
+    script = "print('[info] loading [bold]data'); print('closing [/x] here'); raise SystemExit(3)"
+    settings = Settings(train_command=f"{sys.executable} -c \"{script}\"",
+                        assets_dir=tmp_path / "assets", hubship_home=tmp_path / "home")
+    out = io.StringIO()
+    summary = run_pipeline(settings, console=Console(file=out, width=300))
+
+    assert not summary.ok and summary.steps["train"].status == "failed"
+    text = out.getvalue()
+    assert "closing [/x] here" in text  # a MarkupError would have stopped the run instead
+    assert "[info] loading [bold]data" in text
+    assert summary.headline.startswith("FAILED at train: the training command")
+
+
+def test_a_step_error_with_brackets_reaches_the_step_summary(tmp_path: Path, monkeypatch):
+    report = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(report))
+    summary = PipelineSummary()
+    summary.steps["deploy"].status, summary.steps["deploy"].detail = "failed", "a [/x] | b"
+    summary.error = DeployError("a [/x] | b")
+    out = io.StringIO()
+
+    from hubship.pipeline import _report
+
+    _report(summary, Settings(), Console(file=out, width=300))
+    assert "FAILED at deploy: a [/x] | b" in out.getvalue()
+    assert "| deploy | failed | 0.0s | a [/x] \\| b |" in report.read_text()
+
+
+def _unchanged(*, verified: bool, caught_up: bool = False) -> PipelineSummary:
+    return PipelineSummary(sha=SHA, tag="v5", changed=False, verified=verified,
+                           caught_up=caught_up)
+
+
+def test_an_unchanged_run_without_backend_url_does_not_claim_production_state():
+    assert _unchanged(verified=False).headline == (
+        "unchanged: v5 is the latest release (production not checked: no BACKEND_URL)")
+
+
+def test_an_unchanged_run_says_what_it_checked():
+    assert _unchanged(verified=True).headline == f"unchanged: production already serves v5 ({SHA})"
+    assert _unchanged(verified=True, caught_up=True).headline == (
+        f"unchanged: production caught up and serves v5 ({SHA})")
+
+
+def test_a_bad_backend_url_never_reaches_the_pipeline():
+    with pytest.raises(ConfigError, match="BACKEND_URL"):
+        Settings.load(backend_url="myapp.up.railway.app", deploy_target="railway")
