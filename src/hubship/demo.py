@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from hubship.config import LOCAL_HUB_PORT, Settings
 from hubship.errors import HubshipError
@@ -50,10 +51,19 @@ def load_demo_env(settings: Settings, console: Console) -> Settings:
     )
     if not is_up(values.get("BACKEND_URL", "") + "/health", timeout=0.5):
         return settings
-    console.print(f"using the running demo's hub and backend (settings from {path})")
+    console.print(f"using the running demo's hub and backend (settings from {path})",
+                  markup=False)
     return Settings(**{**{k.lower(): v for k, v in values.items()},
                        "hubship_home": settings.hubship_home, "assets_dir": settings.assets_dir,
                        "train_command": settings.train_command})
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from the first byte (it holds ADMIN_TOKEN)."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _interrupt(*_: object) -> None:
@@ -72,7 +82,8 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
     try:
         hub_port = _port(LOCAL_HUB_PORT)
         hub = hub_service(home / "hub", port=hub_port, log_path=home / "hub.log")
-        console.print(f"starting the local hub on {hub.url} (data in {home / 'hub'})")
+        console.print(f"starting the local hub on {hub.url} (data in {home / 'hub'})",
+                      markup=False)
         started.append(hub.start())
 
         admin_token = secrets.token_urlsafe(24)
@@ -96,20 +107,15 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
         )
         started.append(backend.start(timeout=120))
         frontend_url = _start_frontend(backend_url, home, started, console)
-        demo_env_path(settings).write_text(
-            "".join(f"{k}={v}\n" for k, v in loop_env.items()), encoding="utf-8"
-        )
-        os.chmod(demo_env_path(settings), 0o600)
+        _write_private(demo_env_path(settings),
+                       "".join(f"{k}={v}\n" for k, v in loop_env.items()))
 
         console.print("\n[bold]the loop: train, gate, publish, deploy (hot reload), verify[/]")
-        from hubship.deploy import verify_live
         from hubship.pipeline import run_pipeline
 
         summary = run_pipeline(loop_settings, console=console)
         if not summary.ok:
             raise summary.error
-        if not summary.verified:  # an unchanged release: still prove what the backend serves
-            verify_live(backend_url, summary.sha, timeout=120)
 
         console.print()
         console.print(f"hub: {hub.url}")
@@ -143,7 +149,7 @@ def _start_frontend(backend_url: str, home: Path, started: list[Service],
     try:
         dist = ensure_built(ROOT / "frontend")
     except HubshipError as exc:
-        console.print(f"[yellow]frontend not built:[/] {exc}")
+        console.print(Text.assemble(("frontend not built: ", "yellow"), str(exc)))
         return None
     port = _port(FRONTEND_PORT)
     url = f"http://127.0.0.1:{port}"
