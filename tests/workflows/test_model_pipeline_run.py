@@ -1,7 +1,7 @@
 """The model pipeline workflow, run for real: its `run:` steps in order in a temporary clone,
 with its secrets and variables mapped to a local hub and a local backend. Production must
-serve the sha the publish step reported; a second run with no change publishes nothing and
-skips the deploy job."""
+serve the sha the publish step reported; a second run with no change publishes nothing, its
+deploy job finds production already serving the release (no deploy), and verify passes."""
 
 from __future__ import annotations
 
@@ -100,12 +100,26 @@ def test_workflow_publishes_deploys_and_production_serves_the_new_sha(
         assert served["tag"] == "v1"
         assert served["source"] == "hub"
 
+        loaded_at = served["loaded_at"]
+        first_steps = len(log)
+
         context.needs.clear()
         second = _run_workflow(clone, context, env, log)
         assert second["train-and-publish"]["changed"] == "false"
-        assert second["deploy"] is None, "an unchanged release must skip the deploy job"
-        assert httpx.get(f"{backend.url}/version").json()["sha"] == published["sha"]
+        assert second["train-and-publish"]["sha"] == published["sha"]
+        assert second["deploy"] is not None, "the deploy job runs for an unchanged release too"
+        served = httpx.get(f"{backend.url}/version").json()
+        assert served["sha"] == published["sha"]
+        assert served["loaded_at"] == loaded_at, "nothing was reloaded"
 
     ran = [f"{s.job}: {s.name}" for s in log]
     assert ran[:2] == ["train-and-publish: Train", "train-and-publish: Gate and publish to the Hub"]
-    assert "deploy: Verify production serves the release" in ran
+    deploy_step = "deploy: Trigger the deploy unless production already serves the release"
+    verify_step = "deploy: Verify production serves the release"
+    assert ran[first_steps:] == [ran[0], ran[1], deploy_step, verify_step]
+    first_deploy, second_deploy = (s for s in log if f"{s.job}: {s.name}" == deploy_step)
+    assert "deploy started: the backend loaded" in first_deploy.output
+    assert (f"deploy skipped: production already serves {published['sha'][:12]} (v1"
+            in second_deploy.output)
+    second_verify = log[-1]
+    assert second_verify.returncode == 0 and published["sha"] in second_verify.output

@@ -106,11 +106,49 @@ def test_pipeline_steps_follow_the_loop():
     assert set(publish_job["outputs"]) == {"sha", "tag", "changed"}
 
     assert deploy_job["needs"] == "train-and-publish"
-    assert deploy_job["if"] == "needs.train-and-publish.outputs.changed == 'true'"
     assert deploy_job["environment"] == "production"
     deploy_runs = [step.get("run", "") for step in deploy_job["steps"]]
-    assert any(r.startswith("hubship deploy --sha") for r in deploy_runs)
+    # an unchanged release still reaches the deploy job: the deploy is skipped only when
+    # production already serves the release, and verify always runs
+    assert any(r.startswith("hubship deploy --if-needed --sha") for r in deploy_runs)
     assert deploy_runs[-1].startswith("hubship verify --sha")
+
+
+def _runs(job: dict[str, Any], *, ref: str, changed: str) -> bool:
+    """Whether GitHub would run `job`, with the expression evaluator the run test uses."""
+    from actions_runner import Context
+
+    context = Context(github={"ref": ref},
+                      needs={"train-and-publish": {"changed": changed, "sha": "a" * 40}})
+    return "if" not in job or bool(context.value(job["if"]))
+
+
+@pytest.mark.parametrize("changed", ["true", "false"])
+def test_both_jobs_run_on_main_changed_or_not(changed: str):
+    jobs = load(PIPELINE)["jobs"]
+    assert _runs(jobs["train-and-publish"], ref="refs/heads/main", changed=changed)
+    assert _runs(jobs["deploy"], ref="refs/heads/main", changed=changed)
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/feature", "refs/tags/v1", "refs/pull/7/merge"])
+def test_a_run_off_main_publishes_nothing(ref: str):
+    """A manual run on a branch would publish unmerged models to the Hub's main."""
+    workflow = load(PIPELINE)
+    for job_id, job in workflow["jobs"].items():
+        assert not _runs(job, ref=ref, changed="true"), f"{job_id} runs on {ref}"
+    force = workflow["on"]["workflow_dispatch"]["inputs"]["force"]
+    assert "main only" in force["description"]
+
+
+def test_the_deploy_never_picks_a_code_commit():
+    """Deploying github.sha could put an older backend commit back in production; a model
+    release needs only a redeploy of the code running now."""
+    deploy_job = load(PIPELINE)["jobs"]["deploy"]
+    for step in deploy_job["steps"]:
+        env = step.get("env", {})
+        assert "HUBSHIP_DEPLOY_COMMIT" not in env, step.get("name")
+        assert "github.sha" not in str(env) + step.get("run", ""), step.get("name")
+        assert "--commit-sha" not in step.get("run", "")
 
 
 def test_secrets_only_in_the_steps_that_use_them():
