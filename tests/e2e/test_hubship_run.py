@@ -1,6 +1,8 @@
 """`hubship run` end to end, as a user runs it next to a live backend: the first run ships v1;
-a changed hyperparameter ships v2 and the same backend process serves it without a restart;
-a run with no change publishes nothing and skips deploy and verify."""
+a changed model published while nothing deploys (DEPLOY_TARGET=none, no BACKEND_URL) leaves
+production on v1, and the next, unchanged run catches up: it deploys v2 and proves the same
+backend process serves it; a run after that finds production already serving v2 and deploys
+nothing."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def _hubship_run(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[
     )
 
 
-def test_run_ships_a_changed_model_and_the_backend_serves_it_without_restart(
+def test_run_ships_catches_up_after_an_undeployed_release_and_then_deploys_nothing(
     hub_url: str, repo_id: str, tmp_path: Path,
 ):
     project = tmp_path / "project"
@@ -50,6 +52,7 @@ def test_run_ships_a_changed_model_and_the_backend_serves_it_without_restart(
     env = {**os.environ, **common, "BACKEND_URL": backend_url, "DEPLOY_TARGET": "webhook",
            "HUBSHIP_HOME": str(tmp_path / "runner-home"), "GITHUB_STEP_SUMMARY": str(summary),
            "HUBSHIP_VERIFY_TIMEOUT": "60", "COLUMNS": "200"}
+    publish_only = {k: v for k, v in env.items() if k != "BACKEND_URL"} | {"DEPLOY_TARGET": "none"}
 
     with backend:
         first = _hubship_run(project, env)
@@ -64,24 +67,40 @@ def test_run_ships_a_changed_model_and_the_backend_serves_it_without_restart(
         assert changed != source, "models/train.py no longer has BODY_MASS_ALPHA"
         train.write_text(changed)
 
-        second = _hubship_run(project, env)
+        # v2 is published, but nothing deploys it: production stays on v1 (no poll, no hook)
+        second = _hubship_run(project, publish_only)
         assert second.returncode == 0, second.stdout + second.stderr
+        v2_sha = re.search(r"published v2 \(([0-9a-f]{40})\); NOT verified", second.stdout)
+        assert v2_sha, second.stdout
+        v2_sha = v2_sha.group(1)
+        assert httpx.get(f"{backend_url}/version").json()["sha"] == v1["sha"]
+
+        # unchanged, but production is behind: deploy again and verify
+        third = _hubship_run(project, env)
+        assert third.returncode == 0, third.stdout + third.stderr
+        assert f"unchanged: production caught up and serves v2 ({v2_sha})" in third.stdout
+        assert f"catch-up: production serves {v1['sha'][:12]} (v1" in summary.read_text()
         v2 = httpx.get(f"{backend_url}/version").json()
-        assert v2["tag"] == "v2" and v2["sha"] != v1["sha"]
+        assert (v2["sha"], v2["tag"]) == (v2_sha, "v2")
+        assert v2["revision"] == "main", "the deploy must not pin the backend to one sha"
         assert backend.process.poll() is None  # the same process: hot reload, no restart
         prediction = httpx.post(f"{backend_url}/models/body_mass/predict", json={
             "species": "Gentoo", "island": "Biscoe", "bill_length_mm": 47.5,
             "bill_depth_mm": 15.0, "flipper_length_mm": 217, "sex": "male",
         })
         assert prediction.status_code == 200, prediction.text
-        assert prediction.json()["sha"] == v2["sha"]
+        assert prediction.json()["sha"] == v2_sha
 
-        third = _hubship_run(project, env)
-        assert third.returncode == 0, third.stdout + third.stderr
-        assert f"unchanged: production stays at v2 ({v2['sha']})" in third.stdout
-        assert httpx.get(f"{backend_url}/version").json()["sha"] == v2["sha"]
+        fourth = _hubship_run(project, env)
+        assert fourth.returncode == 0, fourth.stdout + fourth.stderr
+        assert f"deploy skipped: production already serves v2 ({v2_sha[:12]})" in fourth.stdout
+        assert f"unchanged: production already serves v2 ({v2_sha})" in fourth.stdout
+        after = httpx.get(f"{backend_url}/version").json()
+        assert (after["sha"], after["loaded_at"]) == (v2_sha, v2["loaded_at"])  # no reload
 
     report = summary.read_text()
-    assert report.count("## hubship run") == 3
-    assert "| deploy | skipped |" in report  # the third run
-    assert ADMIN_TOKEN not in first.stdout + second.stdout + third.stdout + report
+    assert report.count("## hubship run") == 4
+    assert "| deploy | skipped | production already serves v2" in report  # the fourth run
+    assert "| verify | ok |" in report.split("## hubship run")[-1]
+    outputs = first.stdout + second.stdout + third.stdout + fourth.stdout + report
+    assert ADMIN_TOKEN not in outputs
