@@ -108,7 +108,7 @@ def publish(
             result = dataclasses.replace(result, sha=sha, tag=tag_name(number))
             if not _tag(registry, sha, number, message=title):
                 say(console, f"unchanged: an identical publish made v{number} first; "
-                             f"production stays at v{number} ({sha})")
+                             f"v{number} ({sha}) is the latest release")
                 return dataclasses.replace(result, changed=False)
             say(console, f"published v{number}: {sha}"
                 + (f" (FORCED: {forced_because})" if forced_because else ""))
@@ -320,7 +320,7 @@ def _unchanged(head: _Head, console: Any, *, repaired: str | None) -> PublishRes
         say(console, f"models unchanged; {tag} ({release.sha}) was tagged just now, so "
                      "production moves to it")
         return PublishResult(True, release.sha, tag, number, release.manifest.forced, None)
-    say(console, f"unchanged: production stays at {tag} ({release.sha})")
+    say(console, f"unchanged: {tag} ({release.sha}) is the latest release")
     return PublishResult(False, release.sha, tag, number, release.manifest.forced, None)
 
 

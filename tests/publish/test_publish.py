@@ -50,7 +50,7 @@ def test_train_publish_unchanged_refuse_force_rollback(registry, trained: Path, 
     console = _console()
     again = publish(registry, trained_once, console=console)
     assert (again.changed, again.sha, again.tag) == (False, first.sha, "v1")
-    assert f"unchanged: production stays at v1 ({first.sha})" in console.export_text()
+    assert f"unchanged: v1 ({first.sha}) is the latest release" in console.export_text()
     assert registry.head().sha == first.sha and len(_commits(registry)) == commits
 
     # a deliberately worse model: refused with the table, nothing published
