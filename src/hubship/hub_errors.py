@@ -56,7 +56,8 @@ def hub_error(
     """The hubship error for a failed Hub call, or None when `exc` is not a Hub failure.
 
     `doing` names the call ("resolving revision 'v3'") and starts the message. A Hub that did
-    not answer, or answered with a server error (5xx), gives `HubUnreachableError`.
+    not answer (refused, or timed out), that is rate limiting (429, 408) or that failed (5xx)
+    gives `HubUnreachableError`: transient, so the caller may fall back and retry.
     """
     import httpx2
     from huggingface_hub.errors import (
@@ -71,7 +72,8 @@ def hub_error(
     where = f"{repo_id} at {endpoint}"
     first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     detail = redact(first_line, secrets)
-    # LocalEntryNotFoundError: a download could not reach the Hub and found nothing cached
+    # TransportError includes timeouts; LocalEntryNotFoundError: a download could not reach
+    # the Hub and found nothing cached
     if isinstance(exc, (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError)):
         return HubUnreachableError(f"{doing}: the Hub at {endpoint} did not answer ({detail})",
                                    hint=hints.unreachable)
@@ -99,6 +101,13 @@ def hub_error(
         return PublishConflict(f"{doing}: it already exists in {where} ({detail})",
                                hint="nothing was overwritten; run again to publish as the next "
                                     "release")
+    if status in (408, 429):
+        return HubUnreachableError(
+            f"{doing}: the Hub at {endpoint} is rate limiting or timing out requests "
+            f"(HTTP {status})",
+            hint="wait and try again; with huggingface.co, a token (HF_TOKEN) gets higher "
+                 "rate limits",
+        )
     if status is None or status >= 500:
         return HubUnreachableError(
             f"{doing}: the Hub at {endpoint} failed (HTTP {status or 'status unknown'})",

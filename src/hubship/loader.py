@@ -15,6 +15,9 @@ Decisions:
   offline, that cached release is skipped.
 - The revision -> sha pointer in the cache (`refs/<revision>`) is written only after a release
   loaded, so the offline fallback always finds the last release that worked.
+- Every Hub request has a timeout (`bound_hub_calls`; HUBSHIP_HUB_TIMEOUT, default 30 s): the
+  client has none, so a Hub that accepts the connection and never answers would hang the first
+  load, hold the reload lock and block shutdown. A timeout is "the Hub did not answer".
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +36,7 @@ from typing import Any, Literal, TypeVar
 
 from hubship.config import Settings
 from hubship.errors import (
-    HubshipError,
+    ConfigError,
     HubUnreachableError,
     IncompatibleRelease,
     IntegrityError,
@@ -41,14 +45,15 @@ from hubship.errors import (
     ReleaseUnavailable,
 )
 from hubship.hub_errors import BACKEND_HINTS, hub_error
-from hubship.manifest import MANIFEST_FILE, Manifest, ModelEntry, utcnow
-from hubship.registry import Registry
+from hubship.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, ModelEntry, utcnow
+from hubship.registry import Registry, tag_name
 
 log = logging.getLogger("hubship.loader")
 
 Source = Literal["hub", "cache", "bundled"]
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-TAG_RE = re.compile(r"^v(\d+)$")
+# what serving needs (the holdout sets are hashed with the models); not the card nor the plots
+RELEASE_PATTERNS = [MANIFEST_FILE, SIGNATURE_FILE, "models/*", "holdout/*"]
 T = TypeVar("T")
 
 
@@ -75,6 +80,75 @@ class ModelSet:
     path: Path
 
 
+# ---- a timeout on every Hub request ---------------------------------------------------------
+
+DEFAULT_HUB_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 10.0
+_timeout_lock = threading.Lock()
+_hub_timeout: float | None = None  # None until bound_hub_calls() installs the client
+
+
+def hub_timeout(settings: Settings) -> float:
+    """Seconds one Hub request may take (connect, each read, each write)."""
+    configured = getattr(settings, "hub_timeout", None)  # a Settings field, once it has one
+    if configured is not None:
+        return float(configured)
+    raw = os.environ.get("HUBSHIP_HUB_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_HUB_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ConfigError(f"HUBSHIP_HUB_TIMEOUT={raw!r} is not a positive number of seconds",
+                          hint=f"set it to e.g. {DEFAULT_HUB_TIMEOUT:g}, or unset it")
+    return seconds
+
+
+def bound_hub_calls(settings: Settings) -> None:
+    """Give every huggingface_hub request in this process at most `hub_timeout` seconds.
+
+    huggingface_hub's shared client has `timeout=None`, and some calls pass `timeout=None`
+    explicitly (model_info, list_repo_refs), which a client default would not override; so a
+    request hook caps whatever timeout each request carries. Process-wide: the client is.
+    """
+    global _hub_timeout
+    seconds = hub_timeout(settings)
+    with _timeout_lock:
+        installed, _hub_timeout = _hub_timeout is not None, seconds
+        if not installed:
+            from huggingface_hub import set_client_factory
+
+            set_client_factory(_bounded_client)
+
+
+def _bounded_client() -> Any:
+    # the library's own factory (event hooks: offline mode, request ids; follow_redirects)
+    from huggingface_hub.utils._http import default_client_factory
+
+    client = default_client_factory()
+    hooks = client.event_hooks
+    client.event_hooks = {**hooks, "request": [*hooks["request"], _cap_timeout]}
+    return client
+
+
+def _cap_timeout(request: Any) -> None:
+    seconds = _hub_timeout
+    if seconds is None:
+        return
+    given = request.extensions.get("timeout") or {}
+    limits = {"connect": min(seconds, CONNECT_TIMEOUT), "read": seconds, "write": seconds,
+              "pool": seconds}
+    request.extensions["timeout"] = {
+        key: limit if given.get(key) is None else min(given[key], limit)
+        for key, limit in limits.items()
+    }
+
+
+# ---- where the backend keeps its downloads -------------------------------------------------
+
+
 def backend_cache_dir(settings: Settings) -> Path:
     """The backend's own Hugging Face cache (one per HUBSHIP_HOME, so hubs never collide)."""
     return settings.hubship_home / "backend-cache"
@@ -91,6 +165,7 @@ def make_hf_api(settings: Settings):
 def backend_registry(settings: Settings, api: Any) -> Registry:
     """A `Registry` on the backend's cache with its hints; no retries (the backend retries in
     the background)."""
+    bound_hub_calls(settings)
     return Registry(api, settings.repo_id, cache_dir=backend_cache_dir(settings), retries=0,
                     hints=BACKEND_HINTS)
 
@@ -100,6 +175,7 @@ def backend_registry(settings: Settings, api: Any) -> Registry:
 
 def hub_call(settings: Settings, what: str, call: Callable[[], T]) -> T:
     """Run one Hub call once; its failure becomes a hubship error (`hub_errors.hub_error`)."""
+    bound_hub_calls(settings)
     try:
         return call()
     except Exception as exc:
@@ -122,14 +198,13 @@ def resolve_revision(settings: Settings, api: Any, revision: str) -> str:
 def find_tag(settings: Settings, api: Any, sha: str, release: int | None) -> str | None:
     """The `v<N>` tag pointing at `sha` (preferring the manifest's release number), or None."""
     try:
-        tags = backend_registry(settings, api).tags()
-    except HubshipError as exc:
+        numbers = backend_registry(settings, api).refs().releases_at(sha)
+    except RegistryError as exc:
         log.warning("could not list tags: %s", exc.message)
         return None
-    names = [name for name, target in tags.items() if target == sha and TAG_RE.match(name)]
-    if release is not None and f"v{release}" in names:
-        return f"v{release}"
-    return max(names, key=lambda t: int(t[1:]), default=None)
+    if release in numbers:
+        return tag_name(release)
+    return tag_name(numbers[-1]) if numbers else None
 
 
 # ---- verifying and unpickling a release directory ------------------------------------------
@@ -157,12 +232,14 @@ def check_sklearn(manifest: Manifest, *, allow_mismatch: bool, origin: str) -> N
     )
 
 
-def load_models(release_dir: Path, manifest: Manifest, settings: Settings, *, origin: str
-                ) -> Mapping[str, LoadedModel]:
-    """Verify every file, check the scikit-learn version, then unpickle each model."""
+def load_models(release_dir: Path, manifest: Manifest, settings: Settings, *, origin: str,
+                verified: bool = False) -> Mapping[str, LoadedModel]:
+    """Verify every file (unless the caller just did), check the scikit-learn version, then
+    unpickle each model."""
     import joblib
 
-    manifest.verify_files(release_dir)
+    if not verified:
+        manifest.verify_files(release_dir)
     check_sklearn(manifest, allow_mismatch=settings.allow_sklearn_mismatch, origin=origin)
     models = {
         name: LoadedModel(name, entry, joblib.load(release_dir / entry.file))
@@ -189,14 +266,16 @@ def _download(settings: Settings, sha: str, **options: Any) -> Path:
 
     path = hub_call(settings, f"downloading {sha[:12]}", lambda: snapshot_download(
         settings.repo_id, revision=sha, cache_dir=backend_cache_dir(settings),
-        endpoint=settings.endpoint, token=settings.token, **options,
+        endpoint=settings.endpoint, token=settings.token, allow_patterns=RELEASE_PATTERNS,
+        **options,
     ))
     return Path(path)
 
 
 def _redownload_broken(settings: Settings, sha: str, release_dir: Path, manifest: Manifest
                        ) -> None:
-    """Download again every file of a cached snapshot that fails its hash."""
+    """Download again every file of a cached snapshot that fails its hash, and check the new
+    copy (each file is hashed once before and once after its download)."""
     from huggingface_hub import hf_hub_download
 
     for ref in manifest.files():
@@ -209,6 +288,7 @@ def _redownload_broken(settings: Settings, sha: str, release_dir: Path, manifest
                 settings.repo_id, ref.file, revision=sha, cache_dir=backend_cache_dir(settings),
                 endpoint=settings.endpoint, token=settings.token, force_download=True,
             ))
+            manifest.verify_files(release_dir, names={ref.file})
 
 
 def load_from_hub(settings: Settings, *, api: Any, revision: str | None = None,
@@ -222,7 +302,8 @@ def load_from_hub(settings: Settings, *, api: Any, revision: str | None = None,
         manifest.verify_files(release_dir)
     except IntegrityError:
         _redownload_broken(settings, sha, release_dir, manifest)
-    models = load_models(release_dir, manifest, settings, origin=f"revision {revision} ({sha})")
+    models = load_models(release_dir, manifest, settings, origin=f"revision {revision} ({sha})",
+                         verified=True)
     _remember_revision(settings, revision, sha)
     tag = find_tag(settings, api, sha, manifest.release)
     return _model_set(settings, revision=revision, sha=sha, tag=tag, source="hub",

@@ -61,6 +61,11 @@ class Refs:
         return sorted(int(m.group(1)) for name, target in self.tags.items()
                       if target == sha and (m := TAG_PATTERN.match(name)))
 
+    def numbered_tags(self) -> list[tuple[int, str, str]]:
+        """(N, tag name, sha) for every `v<N>` tag, newest first."""
+        return sorted(((int(m.group(1)), name, sha) for name, sha in self.tags.items()
+                       if (m := TAG_PATTERN.match(name))), reverse=True)
+
     @property
     def last_release(self) -> int:
         return max((int(m.group(1)) for name in self.tags if (m := TAG_PATTERN.match(name))),
@@ -172,11 +177,7 @@ class Registry:
 
     def releases(self) -> list[ReleaseInfo]:
         """Every `v<N>` tag, newest first, with its commit date and manifest."""
-        numbered = sorted(
-            ((int(m.group(1)), name, sha) for name, sha in self.tags().items()
-             if (m := TAG_PATTERN.match(name))),
-            reverse=True,
-        )
+        numbered = self.refs().numbered_tags()
         dates: dict[str, datetime] = {}
         if numbered:
             commits = self._call(lambda: self.api.list_repo_commits(self.repo_id),
