@@ -1,7 +1,7 @@
 """The backend's FastAPI app: `create_app()` wires settings, state, routes and background tasks.
 
-Models load in the lifespan (never at import); the process answers /health at once and
-/ready once a release is loaded.
+Models load in a background task started by the lifespan (never at import): the process
+answers /health at once, and /ready once a release is loaded.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from hubship import __version__
 from hubship.config import Settings
 from hubship.errors import redact
-from hubship.loader import make_hf_api
+from hubship.loader import bound_hub_calls, make_hf_api
 from hubship.serving import (
     routes_admin,
     routes_health,
@@ -65,7 +65,11 @@ def configure_logging(settings: Settings) -> None:
 
 
 def _enable_fast_sklearn() -> None:
-    """Skip scikit-learn's finiteness scan: the request models already refuse NaN and inf."""
+    """Skip scikit-learn's finiteness scan: the request models already refuse NaN and inf.
+
+    scikit-learn's config is per thread: this sets the event loop's, where small requests
+    predict; the worker threads set it around each batch (`routes_models.predict_in_worker`).
+    """
     import sklearn
 
     sklearn.set_config(assume_finite=True)
@@ -74,6 +78,7 @@ def _enable_fast_sklearn() -> None:
 def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastAPI:
     settings = settings or Settings.load()
     configure_logging(settings)
+    bound_hub_calls(settings)  # a timeout on every Hub request (the client has none)
     api = hf_api or make_hf_api(settings)
     state = ServingState(settings.model_revision)
     metrics = ServingMetrics()
@@ -82,7 +87,7 @@ def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _enable_fast_sklearn()  # per thread: this is the event loop's, where predictions run
-        await reloader.start()
+        reloader.start()  # in the background: /health answers while the release loads
         yield
         await reloader.stop()
 

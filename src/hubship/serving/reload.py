@@ -1,8 +1,11 @@
 """Loading and swapping releases: the first load, retries, /admin/reload, webhooks, polling.
 
 Every load runs in a worker thread (the event loop keeps answering predictions), verifies the
-whole release, builds its predictors, and only then swaps it in. One lock serialises reloads.
-A reload never moves to an older release number unless the caller pinned a revision.
+whole release, builds its predictors, and only then swaps it in. One lock serialises loads,
+the first one included, and the revision a reload loads is read under it (a poll waiting behind
+a pinned reload then follows the pin). A reload never moves to an older release number unless
+the caller pinned a revision. Every Hub call has a timeout (`loader.bound_hub_calls`), so the
+lock is never held forever by a Hub that does not answer.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubship.config import Settings
-from hubship.errors import HubshipError, HubUnreachableError, redact
+from hubship.errors import HubshipError, HubUnreachableError
 from hubship.loader import SHA_RE, load_from_hub, load_release, resolve_revision
 from hubship.serving.metrics import ServingMetrics
+from hubship.serving.responses import explain
 from hubship.serving.state import Active, ServingState
 
 log = logging.getLogger("hubship.serving")
 RETRY_CAP_SECONDS = 60.0
+FIRST_LOAD_REASON = "loading the first release"
 
 
 class ReloadFailed(Exception):
@@ -49,9 +54,7 @@ class Reloader:
         self.settings, self.state, self.metrics, self.api = settings, state, metrics, api
         self.lock = asyncio.Lock()
         self.tasks: set[asyncio.Task] = set()
-
-    def _redact(self, text: str) -> str:
-        return redact(text, self.settings.secrets())
+        self.first_load: asyncio.Task | None = None
 
     def _install(self, active: Active) -> Active | None:
         previous = self.state.swap(active)
@@ -64,19 +67,31 @@ class Reloader:
 
     # ---- start-up and recovery ------------------------------------------------------------
 
-    async def start(self) -> None:
-        """First load through the whole fallback chain; keep retrying in the background."""
-        try:
-            active = await asyncio.to_thread(self._load_chain)
-        except Exception as exc:  # any failure leaves the process up and not ready
-            self.state.reason = self._reason(exc)
-            self.metrics.ready.set(0)
-            log.error("not ready: %s", self.state.reason)
+    def start(self) -> None:
+        """Start the first load in the background: the app answers /health at once, and /ready
+        says "loading the first release" until it is done."""
+        self.state.reason = FIRST_LOAD_REASON
+        self.metrics.ready.set(0)
+        self.first_load = self._spawn(self._first_load())
+
+    async def loaded(self) -> None:
+        """Wait until the first load has finished (whether or not it gave a release)."""
+        if self.first_load is not None:
+            await asyncio.shield(self.first_load)
+
+    async def _first_load(self) -> None:
+        """The whole fallback chain once; then keep retrying the Hub, and poll if asked to."""
+        async with self.lock:
+            try:
+                active = await asyncio.to_thread(self._load_chain)
+            except Exception as exc:  # any failure leaves the process up and not ready
+                self.state.reason = self._reason(exc)
+                log.error("not ready: %s", self.state.reason)
+                active = None
+            else:
+                self._install(active)
+        if active is None or active.model_set.source != "hub":
             self._spawn(self._recover())
-        else:
-            self._install(active)
-            if active.model_set.source != "hub":
-                self._spawn(self._recover())
         if self.settings.model_poll_seconds > 0:
             self._spawn(self._poll())
 
@@ -85,8 +100,8 @@ class Reloader:
                                          revision=self.state.revision))
 
     def _reason(self, exc: BaseException) -> str:
-        text = exc.message if isinstance(exc, HubshipError) else f"{type(exc).__name__}: {exc}"
-        return self._redact(text)
+        """For /ready, the reload answers and the log: the problem and its hint, redacted."""
+        return explain(exc, self.settings.secrets())
 
     async def _recover(self) -> None:
         """Retry the Hub with exponential backoff until it serves what MODEL_REVISION names."""
@@ -119,10 +134,11 @@ class Reloader:
                 log.warning("poll: %s", exc.detail)
                 delay = min(delay * 2, max(interval, RETRY_CAP_SECONDS) * 10)
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Any) -> asyncio.Task:
         task = asyncio.create_task(coroutine)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
 
     async def stop(self) -> None:
         for task in list(self.tasks):
@@ -139,8 +155,8 @@ class Reloader:
         `force` reloads even when the sha is unchanged (to move from cache to the Hub).
         """
         pinned = revision is not None
-        target = revision or self.state.revision
         async with self.lock:
+            target = revision or self.state.revision  # under the lock: a pin may just have landed
             current = self.state.active
             previous_sha = current.sha if current else None
             try:

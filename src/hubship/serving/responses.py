@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from fastapi import Response
 
+from hubship.errors import HubshipError, redact
+
 
 def json_response(body: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
@@ -14,3 +16,12 @@ def json_response(body: Any, status_code: int = 200) -> Response:
 
 def detail(message: Any, status_code: int) -> Response:
     return json_response({"detail": message}, status_code)
+
+
+def explain(exc: BaseException, secrets: list[str]) -> str:
+    """One line for an answer or the log: the problem and, for our errors, how to fix it."""
+    if isinstance(exc, HubshipError):
+        text = f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return redact(text, secrets)

@@ -6,13 +6,20 @@ change what it serves.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hubship.serving.reload import Reloader, ReloadFailed, check_secret
 from hubship.serving.responses import detail, json_response
 
 router = APIRouter(tags=["admin"])
+# auto_error=False: the route answers 404 (route off) or its own 401 message itself
+admin_bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
+                          description="ADMIN_TOKEN, as `Authorization: Bearer <token>`")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(admin_bearer)]
 
 
 class ReloadRequest(BaseModel):
@@ -34,14 +41,13 @@ def _reloader(request: Request) -> Reloader:
     openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
         "schema": ReloadRequest.model_json_schema()}}}},
 )
-async def reload(request: Request) -> Response:
+async def reload(request: Request, bearer: BearerDep) -> Response:
     """Load the watched revision (or the pinned one in the body) and swap it in atomically."""
     settings = request.app.state.settings
     if settings.admin_token is None:
         return detail("Not Found", 404)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not check_secret(token.strip(),
-                                                      settings.admin_token.get_secret_value()):
+    token = bearer.credentials if bearer is not None else None
+    if not check_secret(token, settings.admin_token.get_secret_value()):
         return Response(b'{"detail":"missing or wrong bearer token"}', status_code=401,
                         media_type="application/json",
                         headers={"WWW-Authenticate": "Bearer"})

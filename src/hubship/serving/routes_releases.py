@@ -1,24 +1,32 @@
 """Release history from the Hub: every `v<N>` tag with its manifest's metrics, newest first.
 
-A tag's commit is immutable, so each manifest is fetched once per sha and kept in memory.
+A tag's commit is immutable, so a definitive answer about it (its manifest, or "it has no
+manifest.json") is kept in memory for good; a failure that may pass (rate limit, refused
+token, timeout) is not, and that release is left out of this answer only.
+
+Concurrent requests share one read of the Hub (single flight): waiting requests hold no
+thread, so a slow Hub cannot starve the worker threads predictions use.
+
+Not `Registry.releases()`: that one fails the whole list on one bad manifest, re-reads every
+manifest each time and drops the commit titles this answer shows. Both read the tags through
+`Refs.numbered_tags()`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import cached_property
-from threading import Lock
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from hubship.config import Settings
-from hubship.errors import HubshipError, HubUnreachableError
-from hubship.loader import TAG_RE, backend_registry, hub_call
+from hubship.errors import HubshipError, HubUnreachableError, ManifestError
+from hubship.loader import backend_registry, hub_call
 from hubship.manifest import Manifest
 from hubship.registry import Registry
-from hubship.serving.responses import detail, json_response
+from hubship.serving.responses import detail, explain, json_response
 from hubship.serving.routes_health import zulu
 
 log = logging.getLogger("hubship.serving")
@@ -28,28 +36,50 @@ router = APIRouter(tags=["releases"])
 class ReleaseHistory:
     def __init__(self, settings: Settings, api: Any) -> None:
         self.settings, self.api = settings, api
-        self._manifests: dict[str, Manifest | None] = {}
+        self._manifests: dict[str, Manifest | None] = {}  # definitive answers only
         self._titles: dict[str, tuple[str, str]] = {}
-        self._lock = Lock()
+        self._reading: asyncio.Future[list[dict[str, Any]]] | None = None
 
     @cached_property
     def registry(self) -> Registry:
         """Built on first use: a missing HF_REPO_ID is then this route's 503, not a crash."""
         return backend_registry(self.settings, self.api)
 
+    async def releases(self) -> list[dict[str, Any]]:
+        """The history; joins the read already in flight, if any (on the event loop only)."""
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.ensure_future(asyncio.to_thread(self.read))
+            # retrieved even when every waiter went away, so no "never retrieved" warning
+            self._reading.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return await asyncio.shield(self._reading)
+
+    def read(self) -> list[dict[str, Any]]:
+        """One read of the Hub (blocking; one at a time, see `releases`)."""
+        numbered = self.registry.refs().numbered_tags()
+        try:
+            self._commit_titles({sha for _, _, sha in numbered})
+        except HubshipError as exc:
+            log.warning("no commit titles: %s", exc.message)
+        return [row for number, name, sha in numbered
+                if (row := self._row(number, name, sha)) is not None]
+
     def _manifest(self, sha: str) -> Manifest | None:
-        if sha not in self._manifests:
-            try:
-                manifest = self.registry.read_manifest(sha)
-                problem = None if manifest else "the commit holds no manifest.json"
-            except HubshipError as exc:
-                if isinstance(exc, HubUnreachableError):
-                    raise
-                manifest, problem = None, exc.message
-            if problem:
-                log.warning("release %s has no readable manifest: %s", sha[:12], problem)
-            self._manifests[sha] = manifest  # a tag's commit never changes: cached for good
-        return self._manifests[sha]
+        if sha in self._manifests:
+            return self._manifests[sha]
+        try:
+            manifest = self.registry.read_manifest(sha)  # None: a definitive 404
+            problem = None if manifest else "the commit holds no manifest.json"
+        except ManifestError as exc:  # the commit's bytes never change, nor does this answer
+            manifest, problem = None, exc.message
+        except HubUnreachableError:
+            raise  # the whole answer is a 503
+        except HubshipError as exc:  # may pass (a refused token, ...): not kept, asked again
+            log.warning("release %s left out for now: %s", sha[:12], exc.message)
+            return None
+        if problem:
+            log.warning("release %s has no readable manifest: %s", sha[:12], problem)
+        self._manifests[sha] = manifest
+        return manifest
 
     def _commit_titles(self, shas: set[str]) -> None:
         if shas <= self._titles.keys():
@@ -59,18 +89,6 @@ class ReleaseHistory:
                            lambda: self.api.list_repo_commits(settings.repo_id))
         for commit in commits:
             self._titles[commit.commit_id] = (commit.title, zulu(commit.created_at))
-
-    def releases(self) -> list[dict[str, Any]]:
-        with self._lock:
-            numbered = sorted(((int(m.group(1)), name, sha)
-                               for name, sha in self.registry.tags().items()
-                               if (m := TAG_RE.match(name))), key=lambda x: x[0], reverse=True)
-            try:
-                self._commit_titles({sha for _, _, sha in numbered})
-            except HubshipError as exc:
-                log.warning("no commit titles: %s", exc.message)
-            return [row for number, name, sha in numbered
-                    if (row := self._row(number, name, sha)) is not None]
 
     def _row(self, number: int, tag: str, sha: str) -> dict[str, Any] | None:
         manifest = self._manifest(sha)
@@ -94,7 +112,7 @@ async def releases(request: Request) -> Response:
     """Every published release (tag v<N>) with its metrics, newest first, read from the Hub."""
     history: ReleaseHistory = request.app.state.history
     try:
-        rows = await run_in_threadpool(history.releases)
+        rows = await history.releases()
     except HubshipError as exc:
-        return detail(exc.message, 503)
+        return detail(explain(exc, request.app.state.settings.secrets()), 503)
     return json_response(rows)
