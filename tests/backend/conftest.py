@@ -3,11 +3,14 @@ real client, and a real uvicorn backend subprocess on a free loopback port."""
 
 from __future__ import annotations
 
+import socket
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from backend_support import wait_for_first_load
 
 from hubship.services import Service, free_port
 from release_builder import BACKEND_MODELS, build_release, upload_release
@@ -38,7 +41,8 @@ def published(hf_api, repo_id: str, release_dirs: dict[int, Path]) -> dict[int, 
 
 @pytest.fixture
 def start_backend(tmp_path: Path) -> Iterator[Callable[..., Service]]:
-    """Start `uvicorn backend.main:app` with the given environment; stopped at teardown."""
+    """Start `uvicorn backend.main:app` with the given environment; returns once its first
+    load has finished (ready or not); stopped at teardown."""
     started: list[Service] = []
 
     def start(env: dict[str, str], *, name: str = "backend") -> Service:
@@ -53,8 +57,35 @@ def start_backend(tmp_path: Path) -> Iterator[Callable[..., Service]]:
             log_path=tmp_path / f"{name}-{len(started)}.log",
         )
         started.append(service)
-        return service.start(timeout=60)
+        service.start(timeout=60)
+        wait_for_first_load(url)
+        return service
 
     yield start
     for service in started:
         service.stop()
+
+
+@pytest.fixture
+def silent_hub() -> Iterator[str]:
+    """The URL of a "Hub" that accepts connections and never answers (nor closes them)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    server.close()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 
 import pytest
-from backend_support import ADMIN_TOKEN
-from fastapi.testclient import TestClient
+from backend_support import ADMIN_TOKEN, serving, wait_for
 
 from hubship.config import Settings
 from hubship.errors import IntegrityError, RevisionNotFound
@@ -30,7 +28,7 @@ def test_a_missing_revision_is_a_configuration_error(hf_api, hub_url, repo_id, p
     with pytest.raises(RevisionNotFound, match="revision not found") as missing:
         load_release(settings, api=hf_api)
     assert "MODEL_REVISION" in missing.value.hint
-    with TestClient(create_app(settings, hf_api=hf_api)) as client:
+    with serving(create_app(settings, hf_api=hf_api)) as client:
         ready = client.get("/ready")
         assert ready.status_code == 503 and "revision not found" in ready.json()["reason"]
 
@@ -55,7 +53,7 @@ def test_reload_never_moves_to_an_older_release_unless_pinned(hf_api, hub_url, r
     v2 = upload_release(hf_api, repo_id, release_dirs[2])
     settings = hub_settings(hub_url, repo_id, tmp_path, admin_token=ADMIN_TOKEN)
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with TestClient(create_app(settings, hf_api=hf_api)) as client:
+    with serving(create_app(settings, hf_api=hf_api)) as client:
         assert client.get("/version").json()["release"] == 2
         # main moves back to v1's files (a manifest saying release 1) without a new release
         hf_api.upload_folder(folder_path=release_dirs[1], repo_id=repo_id,
@@ -78,25 +76,16 @@ def test_reload_never_moves_to_an_older_release_unless_pinned(hf_api, hub_url, r
         assert 'hubship_reloads_total{outcome="reloaded"} 1.0' in metrics
 
 
-def _wait_for(check, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_polling_and_the_webhook_pick_up_new_releases(hf_api, hub_url, repo_id, published,
                                                       release_dirs, tmp_path):
     settings = hub_settings(hub_url, repo_id, tmp_path, model_poll_seconds=0.2)
-    with TestClient(create_app(settings, hf_api=hf_api)) as client:
+    with serving(create_app(settings, hf_api=hf_api)) as client:
         assert client.get("/version").json()["release"] == 1
         v2 = upload_release(hf_api, repo_id, release_dirs[2])
-        assert _wait_for(lambda: client.get("/version").json()["sha"] == v2)
+        assert wait_for(lambda: client.get("/version").json()["sha"] == v2)
 
     hooked = hub_settings(hub_url, repo_id, tmp_path / "hooked", hf_webhook_secret="s3cret")
-    with TestClient(create_app(hooked, hf_api=hf_api)) as client:
+    with serving(create_app(hooked, hf_api=hf_api)) as client:
         assert client.get("/version").json()["sha"] == v2
         build_release(tmp_path / "v3", BACKEND_MODELS, release=3, flexibility=3.0)
         v3 = upload_release(hf_api, repo_id, tmp_path / "v3")
@@ -106,14 +95,14 @@ def test_polling_and_the_webhook_pick_up_new_releases(hf_api, hub_url, repo_id, 
         answer = client.post("/hooks/huggingface", headers={"X-Webhook-Secret": "s3cret"},
                              json=hook)
         assert answer.status_code == 202 and answer.json()["status"] == "reloading"
-        assert _wait_for(lambda: client.get("/version").json()["sha"] == v3)
+        assert wait_for(lambda: client.get("/version").json()["sha"] == v3)
         assert client.get("/version").json()["tag"] == "v3"
 
 
 def test_docs_show_each_models_request_schema_and_cors(hf_api, hub_url, repo_id, published,
                                                        tmp_path):
     settings = hub_settings(hub_url, repo_id, tmp_path, cors_origins="https://app.example")
-    with TestClient(create_app(settings, hf_api=hf_api)) as client:
+    with serving(create_app(settings, hf_api=hf_api)) as client:
         assert client.get("/docs").status_code == 200
         schema = client.get("/openapi.json").json()
         species = schema["components"]["schemas"]["SpeciesInput"]

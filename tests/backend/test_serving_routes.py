@@ -1,5 +1,5 @@
 """Route details, in process (fastapi TestClient): validation messages, limits, admin and
-webhook checks, scikit-learn version refusal, the atomic swap."""
+webhook checks, scikit-learn version refusal."""
 
 from __future__ import annotations
 
@@ -7,15 +7,13 @@ import logging
 from pathlib import Path
 
 import pytest
-from backend_support import ADMIN_TOKEN
-from fastapi.testclient import TestClient
+from backend_support import ADMIN_TOKEN, serving
 
 from hubship.config import Settings
 from hubship.errors import IncompatibleRelease
 from hubship.loader import load_bundled
 from hubship.services import free_port
 from hubship.serving.app import RedactSecrets, create_app
-from hubship.serving.state import Active
 from release_builder import BACKEND_MODELS, GOOD_PENGUIN, build_release
 
 
@@ -36,7 +34,7 @@ def offline_settings(tmp_path: Path, assets: Path, **extra) -> Settings:
 def client(tmp_path: Path, assets: Path):
     settings = offline_settings(tmp_path, assets, admin_token=ADMIN_TOKEN,
                                 hf_webhook_secret="hook-secret", HUBSHIP_MAX_BODY_BYTES=2000)
-    with TestClient(create_app(settings)) as test_client:
+    with serving(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -85,14 +83,20 @@ def test_body_limit(client):
 
 
 def test_admin_reload_needs_the_token(client, tmp_path, assets):
-    assert client.post("/admin/reload").status_code == 401
-    assert client.post("/admin/reload",
-                       headers={"Authorization": "Bearer wrong"}).status_code == 401
+    for headers in ({}, {"Authorization": "Bearer wrong"},
+                    {"Authorization": f"Basic {ADMIN_TOKEN}"}):
+        refused = client.post("/admin/reload", headers=headers)
+        assert refused.status_code == 401, headers
+        assert refused.json() == {"detail": "missing or wrong bearer token"}
+        assert refused.headers["www-authenticate"] == "Bearer"
+    scheme = client.get("/openapi.json").json()["components"]["securitySchemes"]
+    assert scheme["AdminToken"]["scheme"] == "bearer"
     failed = client.post("/admin/reload", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert failed.status_code == 502 and "did not answer" in failed.json()["detail"]
+    assert "(hint: check HF_ENDPOINT and the network" in failed.json()["detail"]
     assert client.get("/version").json()["source"] == "bundled"  # the current release stays
 
-    with TestClient(create_app(offline_settings(tmp_path, assets))) as no_admin:
+    with serving(create_app(offline_settings(tmp_path, assets))) as no_admin:
         assert no_admin.post("/admin/reload").status_code == 404
         assert no_admin.post("/hooks/huggingface", json={}).status_code == 404
 
@@ -125,7 +129,7 @@ def test_sklearn_mismatch_is_refused_unless_allowed(tmp_path, caplog):
         load_bundled(settings)
     assert "scikit-learn 0.24.2" in str(refused.value)
     assert f"scikit-learn {sklearn.__version__}" in str(refused.value)
-    with TestClient(create_app(settings)) as client:
+    with serving(create_app(settings)) as client:
         ready = client.get("/ready")
         assert ready.status_code == 503 and "0.24.2" in ready.json()["reason"]
 
@@ -133,23 +137,6 @@ def test_sklearn_mismatch_is_refused_unless_allowed(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="hubship"):
         assert load_bundled(allowed).source == "bundled"
     assert "loading anyway" in caplog.text
-
-
-def test_a_request_keeps_the_release_it_started_with(tmp_path, assets):
-    """The swap replaces one reference; an Active grabbed before it stays whole and usable."""
-    other = tmp_path / "v5"
-    build_release(other, BACKEND_MODELS, release=5, flexibility=4.0)
-    app = create_app(offline_settings(tmp_path, assets))
-    with TestClient(app):
-        state = app.state.serving
-        in_flight = state.active
-        newer = Active.build(load_bundled(offline_settings(tmp_path, other)))
-        assert state.swap(newer) is in_flight and state.active is newer
-        predictor = in_flight.predictors["species"]
-        records, _ = predictor.parser.parse(b'{"bill_length_mm": 39, "bill_depth_mm": 18, '
-                                            b'"flipper_length_mm": 181, "island": "Dream"}')
-        assert predictor.predict(records)[0]["label"] == "Adelie"
-        assert in_flight.model_set.release == 4 and newer.model_set.release == 5
 
 
 def test_log_filter_removes_secrets():
