@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     model_revision: str = Field("main", description="branch, tag or sha the backend serves")
     hub_retries: int = Field(4, ge=0, alias="HUBSHIP_HUB_RETRIES",
                              description="retries (with backoff) when the Hub does not answer")
+    hub_timeout: float = Field(30.0, gt=0, alias="HUBSHIP_HUB_TIMEOUT",
+                               description="seconds one Hub request may take (backend)")
 
     # Local state
     hubship_home: Path = Field(Path(".hubship"), description="local hub data, caches, demo state")

@@ -36,7 +36,6 @@ from typing import Any, Literal, TypeVar
 
 from hubship.config import Settings
 from hubship.errors import (
-    ConfigError,
     HubUnreachableError,
     IncompatibleRelease,
     IntegrityError,
@@ -82,28 +81,9 @@ class ModelSet:
 
 # ---- a timeout on every Hub request ---------------------------------------------------------
 
-DEFAULT_HUB_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
 _timeout_lock = threading.Lock()
 _hub_timeout: float | None = None  # None until bound_hub_calls() installs the client
-
-
-def hub_timeout(settings: Settings) -> float:
-    """Seconds one Hub request may take (connect, each read, each write)."""
-    configured = getattr(settings, "hub_timeout", None)  # a Settings field, once it has one
-    if configured is not None:
-        return float(configured)
-    raw = os.environ.get("HUBSHIP_HUB_TIMEOUT", "").strip()
-    if not raw:
-        return DEFAULT_HUB_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise ConfigError(f"HUBSHIP_HUB_TIMEOUT={raw!r} is not a positive number of seconds",
-                          hint=f"set it to e.g. {DEFAULT_HUB_TIMEOUT:g}, or unset it")
-    return seconds
 
 
 def bound_hub_calls(settings: Settings) -> None:
@@ -114,7 +94,7 @@ def bound_hub_calls(settings: Settings) -> None:
     request hook caps whatever timeout each request carries. Process-wide: the client is.
     """
     global _hub_timeout
-    seconds = hub_timeout(settings)
+    seconds = settings.hub_timeout
     with _timeout_lock:
         installed, _hub_timeout = _hub_timeout is not None, seconds
         if not installed:

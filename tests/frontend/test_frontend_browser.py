@@ -3,6 +3,7 @@ releases v1 and v2 from the local hub, through `hubship frontend`."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -153,7 +154,7 @@ def test_a_banner_says_why_the_backend_is_not_ready(
     frontend = None
     try:
         frontend = frontend_service(frontend_dist, backend.url, tmp_path / "frontend.log").start()
-        reason = httpx.get(f"{backend.url}/ready").json()["reason"]
+        reason = _settled_not_ready_reason(backend.url)
         page.goto(frontend.url)
 
         banner = page.get_by_test_id("status-banner")
@@ -165,3 +166,13 @@ def test_a_banner_says_why_the_backend_is_not_ready(
         if frontend is not None:
             frontend.stop()
         backend.stop()
+
+
+def _settled_not_ready_reason(backend_url: str, timeout: float = 30.0) -> str:
+    """/ready's reason once the first load has given up ("loading the first release" before)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reason = httpx.get(f"{backend_url}/ready").json()["reason"]
+        if "loading the first release" not in reason or time.monotonic() > deadline:
+            return reason
+        time.sleep(0.2)
