@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from starlette.applications import Starlette
@@ -82,13 +83,15 @@ def create_frontend_app(
             app.state.client = client
             yield
 
+    backend = httpx.URL(backend_url)
+
     async def forward(request: Request) -> Response:
         client: httpx.AsyncClient = request.app.state.client
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        path = raw_path.decode("latin-1").removeprefix("/api") or "/"
-        url = f"{backend_url}{path}"
-        if request.url.query:
-            url += f"?{request.url.query}"
+        url = _backend_target(backend, request.path_params.get("path", ""), request.url.query)
+        if url is None:
+            return JSONResponse(
+                {"detail": f"refused to forward {request.url.path!r}: it does not name a "
+                 "path on the backend (no '.' or '..' segments)"}, status_code=400)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         if request.client:
             headers["x-forwarded-for"] = request.client.host
@@ -114,6 +117,29 @@ def create_frontend_app(
         Mount("/", app=_SinglePageFiles(directory=dist_dir, html=True)),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _backend_target(backend: httpx.URL, path: str, query: str) -> httpx.URL | None:
+    """`backend` + `/<path>?<query>`, or None when that would leave the backend.
+
+    `path` is the route's decoded path parameter (what routing matched), so each segment is
+    quoted again: a decoded `%2F@evil.com` can then never become part of the URL's authority.
+    Dot segments are refused (they could climb above a backend URL's own path prefix), and
+    so is any result whose scheme, host or port is not the backend's.
+    """
+    segments = path.split("/")
+    if any(segment in (".", "..") for segment in segments):
+        return None
+    quoted = "/".join(quote(segment, safe="") for segment in segments)
+    try:
+        target = httpx.URL(f"{str(backend).rstrip('/')}/{quoted}")
+        if query:
+            target = target.copy_with(query=query.encode("latin-1"))
+    except (httpx.InvalidURL, UnicodeEncodeError):
+        return None
+    same_origin = (target.scheme, target.host, target.port) == (
+        backend.scheme, backend.host, backend.port)
+    return target if same_origin else None
 
 
 def _unreachable(status: int, message: str, exc: Exception) -> JSONResponse:

@@ -59,6 +59,43 @@ def test_api_requests_reach_the_backend_without_the_api_prefix(dist: Path) -> No
     assert root.status_code == 422
 
 
+def test_an_encoded_slash_cannot_send_the_request_to_another_host(dist: Path) -> None:
+    # "/api%2F@evil.com/x" routes as "/api/@evil.com/x"; glued raw onto the backend URL it
+    # would read "http://backend.test:9000%2F@evil.com/x": host evil.com, with our headers.
+    seen: list[httpx.Request] = []
+
+    def backend(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True})
+
+    with serve(dist, backend) as client:
+        smuggled = client.get("/api%2F@evil.com/x", headers={"Authorization": "Bearer t0ken",
+                                                             "Cookie": "session=s3cret"})
+        slashed = client.get("/api%2Fready")
+        inner = client.get("/api/models/a%2Fb%40c")
+
+    assert smuggled.status_code == 200
+    assert [(r.url.host, r.url.port) for r in seen] == [("backend.test", 9000)] * 3
+    assert seen[0].url.raw_path == b"/%40evil.com/x"
+    assert slashed.status_code == 200 and seen[1].url.raw_path == b"/ready"
+    assert inner.status_code == 200 and seen[2].url.raw_path == b"/models/a/b%40c"
+
+
+def test_dot_segments_are_refused_not_forwarded(dist: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def backend(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    with serve(dist, backend) as client:
+        answer = client.get("/api/%2E%2E/admin/reload")
+
+    assert answer.status_code == 400
+    assert "'..'" in answer.json()["detail"]
+    assert seen == []
+
+
 def test_a_backend_that_does_not_answer_gives_a_clear_502(dist: Path) -> None:
     def backend(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
