@@ -94,7 +94,20 @@ export class ApiError extends Error {
 /** The backend could not be reached at all (network error, or the proxy's 502/504). */
 export class UnreachableError extends Error {}
 
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
+/** What a 2xx answer must look like to be used; anything else is a misrouted /api. */
+type Shape = (body: unknown) => boolean;
+const isObject: Shape = (body) => typeof body === "object" && body !== null && !Array.isArray(body);
+const isList: Shape = (body) => Array.isArray(body);
+const hasKeys =
+  (...keys: string[]): Shape =>
+  (body) =>
+    isObject(body) && keys.every((key) => key in (body as object));
+
+const REWRITE_HINT =
+  "check that /api reaches the backend: the /api/:path* rewrite in vercel.json must point at " +
+  "the backend's URL (or pass --backend-url to hubship frontend)";
+
+async function request<T>(path: string, shape: Shape, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`/api${path}`, {
@@ -104,18 +117,29 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   } catch (err) {
     throw new UnreachableError(`the API did not answer (${String(err)})`);
   }
-  const body: unknown = await response.json().catch(() => null);
-  if (response.ok) return body as T;
+  const text = await response.text().catch(() => "");
+  let body: unknown = null;
+  let isJson = true;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    isJson = false;
+  }
+  if (response.ok) {
+    if (isJson && shape(body)) return body as T;
+    const got = isJson ? "JSON of another shape" : `${response.headers.get("content-type") ?? "no content type"}, not JSON`;
+    throw new ApiError(response.status, null, `/api${path} answered ${response.status} with ${got}; ${REWRITE_HINT}`);
+  }
   const detail = (body as { detail?: unknown } | null)?.detail ?? null;
-  const text = typeof detail === "string" ? detail : `HTTP ${response.status}`;
-  if (response.status === 502 || response.status === 504) throw new UnreachableError(text);
-  throw new ApiError(response.status, detail ?? body, text);
+  const message = typeof detail === "string" ? detail : `HTTP ${response.status}`;
+  if (response.status === 502 || response.status === 504) throw new UnreachableError(message);
+  throw new ApiError(response.status, detail ?? body, message);
 }
 
 /** GET /ready; a 503 is an answer here (not ready, with the reason), not an error. */
 export async function getReady(): Promise<Ready> {
   try {
-    return await request<Ready>("/ready");
+    return await request<Ready>("/ready", hasKeys("ready"));
   } catch (err) {
     if (err instanceof ApiError && err.status === 503) {
       const body = err.detail as { reason?: string } | string | null;
@@ -126,14 +150,14 @@ export async function getReady(): Promise<Ready> {
   }
 }
 
-export const getVersion = () => request<Version>("/version");
-export const getModels = () => request<ModelSummary[]>("/models");
+export const getVersion = () => request<Version>("/version", hasKeys("source", "repo_id", "loaded_at"));
+export const getModels = () => request<ModelSummary[]>("/models", isList);
 export const getModel = (name: string) =>
-  request<ModelDetail>(`/models/${encodeURIComponent(name)}`);
-export const getReleases = () => request<Release[]>("/releases");
+  request<ModelDetail>(`/models/${encodeURIComponent(name)}`, hasKeys("name", "inputs", "output"));
+export const getReleases = () => request<Release[]>("/releases", isList);
 
 export function predict(name: string, record: Record<string, Scalar | null>) {
-  return request<PredictAnswer>(`/models/${encodeURIComponent(name)}/predict`, {
+  return request<PredictAnswer>(`/models/${encodeURIComponent(name)}/predict`, hasKeys("prediction"), {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(record),
