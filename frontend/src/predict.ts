@@ -15,6 +15,10 @@ import {
 import { formatNumber, h } from "./dom";
 
 const EMPTY = "";
+// Element ids: names are sanitised for ids, and two names may sanitise alike ("a b", "a_b"),
+// so every id also carries a number unique on the page.
+let idCounter = 0;
+const uniqueId = (...parts: string[]) => `${parts.join("-").replace(/[^A-Za-z0-9_-]/g, "_")}-${++idCounter}`;
 
 export function renderModelCard(model: ModelDetail): HTMLElement {
   const form = h("form", { class: "predict-form", novalidate: true, "data-testid": `form-${model.name}` });
@@ -23,7 +27,9 @@ export function renderModelCard(model: ModelDetail): HTMLElement {
 
   for (const spec of model.inputs) {
     const control = buildControl(model.name, spec);
-    const error = h("p", { class: "field-error", "data-testid": `error-${model.name}-${spec.name}`, "aria-live": "polite", hidden: true });
+    const hint = h("p", { class: "hint", id: `${control.id}-hint` }, describe(spec));
+    const error = h("p", { class: "field-error", id: `${control.id}-error`, "data-testid": `error-${model.name}-${spec.name}`, "aria-live": "polite", hidden: true });
+    control.setAttribute("aria-describedby", hint.id);
     controls.set(spec.name, control);
     errors.set(spec.name, error);
     form.append(
@@ -32,13 +38,13 @@ export function renderModelCard(model: ModelDetail): HTMLElement {
         { class: "field", "data-field": spec.name },
         h("label", { for: control.id }, spec.name, spec.nullable ? h("span", { class: "muted" }, " (optional)") : null),
         control,
-        h("p", { class: "hint" }, describe(spec)),
+        hint,
         error,
       ),
     );
   }
 
-  const formError = h("p", { class: "form-error", "data-testid": `form-error-${model.name}`, hidden: true });
+  const formError = h("p", { class: "form-error", "data-testid": `form-error-${model.name}`, "aria-live": "polite", hidden: true });
   const button = h("button", { type: "submit", "data-testid": `predict-${model.name}` }, "Predict");
   const result = h("div", { class: "result", "data-testid": `result-${model.name}`, "aria-live": "polite" });
   form.append(h("div", { class: "actions" }, button), formError);
@@ -64,7 +70,7 @@ export function renderModelCard(model: ModelDetail): HTMLElement {
   const primaryValue = model.metrics[primary.name];
   return h(
     "article",
-    { class: "model-card", id: `model-${model.name}`, "data-testid": `model-${model.name}` },
+    { class: "model-card", id: uniqueId("model", model.name), "data-testid": `model-${model.name}` },
     h("h3", {}, model.name, " ", h("span", { class: "muted" }, `${model.task} → ${model.output.target}`)),
     h(
       "p",
@@ -78,8 +84,7 @@ export function renderModelCard(model: ModelDetail): HTMLElement {
 }
 
 function buildControl(modelName: string, spec: InputSpec): HTMLInputElement | HTMLSelectElement {
-  const id = `input-${modelName}-${spec.name}`.replace(/[^A-Za-z0-9_-]/g, "_");
-  const common = { id, name: spec.name, "data-testid": `input-${modelName}-${spec.name}` };
+  const common = { id: uniqueId("input", modelName, spec.name), name: spec.name, "data-testid": `input-${modelName}-${spec.name}` };
   if (spec.type === "category" || spec.type === "boolean") {
     const values: Scalar[] = spec.type === "boolean" ? [true, false] : (spec.values ?? []);
     const select = h("select", common);
@@ -198,8 +203,20 @@ function appendMessage(el: HTMLElement, msg: string): string {
   return el.hidden || !el.textContent ? msg : `${el.textContent}; ${msg}`;
 }
 
+/** Show or clear a message; a field's control is marked invalid and described by it. */
 function showMessage(el: HTMLElement, text: string | null): void {
   el.textContent = text ?? "";
   el.hidden = text === null;
-  el.closest(".field")?.classList.toggle("has-error", text !== null);
+  const field = el.closest(".field");
+  field?.classList.toggle("has-error", text !== null);
+  const control = field?.querySelector("input, select");
+  if (!control) return;
+  const hintId = `${control.id}-hint`;
+  if (text === null) {
+    control.removeAttribute("aria-invalid");
+    control.setAttribute("aria-describedby", hintId);
+  } else {
+    control.setAttribute("aria-invalid", "true");
+    control.setAttribute("aria-describedby", `${hintId} ${el.id}`);
+  }
 }
