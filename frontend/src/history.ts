@@ -1,10 +1,47 @@
 // Panel 3: every release with its primary metrics, and each model's metric over time.
 
-import type { Release } from "./api";
+import { getReleases, type Release } from "./api";
 import { lineChart, type Point } from "./chart";
 import { fill, formatDate, formatNumber, h, shortSha } from "./dom";
 
-export function renderHistory(releases: Release[], liveSha: string | null): void {
+const HISTORY_RETRY_SECONDS = 10;
+// Each load gets a number; the answer of a load that a newer one replaced is dropped.
+let generation = 0;
+let retryTimer: number | undefined;
+let drawn = false; // a history is on the panel (kept, marked stale, when a reload fails)
+
+/** Fetch /releases and draw it. It needs the Hub, which may be down while the backend serves
+ * from its cache or bundle: then this panel alone says so and tries again, while the rest of
+ * the page works. The last history drawn stays until a new answer replaces it. */
+export function loadHistory(liveSha: string | null): void {
+  const mine = ++generation;
+  window.clearTimeout(retryTimer);
+  getReleases().then(
+    (releases) => {
+      if (mine === generation) renderHistory(releases, liveSha);
+    },
+    (err: unknown) => {
+      if (mine !== generation) return;
+      const reason = (err instanceof Error ? err.message : String(err)).replace(/\.$/, "");
+      const body = document.querySelector("#history-panel .panel-body");
+      if (!drawn) body?.replaceChildren();
+      body?.querySelector("[data-testid=history-error]")?.remove();
+      body?.prepend(
+        h(
+          "div",
+          { class: "banner banner-warning", role: "status", "data-testid": "history-error" },
+          h("strong", {}, "Release history unavailable: "),
+          `${reason}. `,
+          h("span", { class: "small" }, `Trying again every ${HISTORY_RETRY_SECONDS} s.`),
+        ),
+      );
+      retryTimer = window.setTimeout(() => loadHistory(liveSha), HISTORY_RETRY_SECONDS * 1000);
+    },
+  );
+}
+
+function renderHistory(releases: Release[], liveSha: string | null): void {
+  drawn = true;
   if (releases.length === 0) {
     fill("history-panel", h("p", { class: "muted" }, "No release has been published yet."));
     return;

@@ -1,11 +1,12 @@
 // Start-up and the readiness loop: ask /api/ready every few seconds; while the backend is
 // down or not ready, a banner says so (and the last good view stays on the page); when a
-// new release goes live, every panel reloads.
+// new release goes live, every panel reloads. The release history needs the Hub, so it loads
+// on its own: a Hub outage (the backend serving from its cache or bundle) only costs that panel.
 
 import "./style.css";
-import { getModel, getModels, getReady, getReleases, getVersion, UnreachableError } from "./api";
+import { getModel, getModels, getReady, getVersion, UnreachableError } from "./api";
 import { fill, h } from "./dom";
-import { renderHistory } from "./history";
+import { loadHistory } from "./history";
 import { renderModelCard } from "./predict";
 import { renderRelease } from "./release";
 
@@ -16,9 +17,14 @@ const WATCH_SECONDS = 15;
 // undefined before the first load.
 let loadedSha: string | undefined;
 let timer: number | undefined;
+// One check at a time: "Retry now" during a check must not start a second loop.
+let checking = false;
 
 async function check(): Promise<void> {
+  if (checking) return;
+  checking = true;
   window.clearTimeout(timer);
+  setRetryBusy(true);
   try {
     const ready = await getReady();
     if (!ready.ready) {
@@ -33,22 +39,33 @@ async function check(): Promise<void> {
     const message =
       err instanceof UnreachableError
         ? `Cannot reach the backend: ${err.message}`
-        : `The backend answered with an error: ${err instanceof Error ? err.message : String(err)}.`;
+        : `Unusable answer from the backend: ${err instanceof Error ? err.message : String(err)}.`;
     showBanner("down", message);
     schedule(RETRY_SECONDS, true);
+  } finally {
+    checking = false;
+    setRetryBusy(false);
   }
 }
 
+/** Release and model panels first; each is drawn as soon as its answers are in. The history
+ * is started alongside and never waited for. */
 async function loadAll(): Promise<void> {
-  const [version, summaries, releases] = await Promise.all([getVersion(), getModels(), getReleases()]);
-  const models = await Promise.all(summaries.map((m) => getModel(m.name)));
-  renderRelease(version);
-  fill(
-    "models-panel",
-    models.length ? h("div", { class: "models" }, ...models.map(renderModelCard)) : h("p", { class: "muted" }, "This release has no models."),
-  );
-  renderHistory(releases, version.sha);
-  loadedSha = version.sha ?? "bundled";
+  const [version, models] = await Promise.allSettled([
+    getVersion(),
+    getModels().then((summaries) => Promise.all(summaries.map((m) => getModel(m.name)))),
+  ]);
+  if (version.status === "fulfilled") {
+    renderRelease(version.value);
+    loadHistory(version.value.sha);
+  }
+  if (models.status === "fulfilled") {
+    const cards = models.value.map(renderModelCard);
+    fill("models-panel", cards.length ? h("div", { class: "models" }, ...cards) : h("p", { class: "muted" }, "This release has no models."));
+  }
+  if (version.status === "rejected") throw version.reason;
+  if (models.status === "rejected") throw models.reason;
+  loadedSha = version.value.sha ?? "bundled";
   document.body.dataset.liveSha = loadedSha;
 }
 
@@ -57,40 +74,46 @@ function schedule(seconds: number, countdown: boolean): void {
   let left = seconds;
   const tick = () => {
     if (left <= 0) return void check();
-    if (countdown) setCountdown(`Checking again in ${left} s…`);
+    if (countdown) countdownEl.textContent = `Checking again in ${left} s…`;
     left -= 1;
     timer = window.setTimeout(tick, 1000);
   };
   tick();
 }
 
+// The banner's message is a polite status region; the countdown and the button sit outside
+// it, so a screen reader announces the message when it changes, not every second.
 const banner = document.getElementById("status-banner") as HTMLElement;
+const statusEl = document.getElementById("status-text") as HTMLElement;
+const countdownEl = document.getElementById("status-countdown") as HTMLElement;
+const retryButton = document.getElementById("retry-now") as HTMLButtonElement;
+retryButton.addEventListener("click", () => void check());
 
 function showBanner(state: "down" | "not-ready", message: string): void {
-  const retry = h("button", { type: "button", class: "link", "data-testid": "retry-now" }, "Retry now");
-  retry.addEventListener("click", () => void check());
-  const stale = loadedSha ? h("span", { class: "small" }, " The panels below show the last answer received.") : "";
-  banner.replaceChildren(
-    h("strong", {}, state === "down" ? "Backend unavailable. " : "Backend up but not ready: "),
-    h("span", { "data-testid": "status-message" }, message),
-    " ",
-    h("span", { class: "countdown", "data-testid": "status-countdown" }),
-    " ",
-    retry,
-    stale,
-  );
+  const title = state === "down" ? "Backend unavailable. " : "Backend up but not ready: ";
+  const stale = loadedSha ? " The panels below show the last answer received." : "";
+  if (statusEl.textContent !== title + message + stale) {
+    statusEl.replaceChildren(
+      h("strong", {}, title),
+      h("span", { "data-testid": "status-message" }, message),
+      stale ? h("span", { class: "small" }, stale) : "",
+    );
+  }
   banner.dataset.state = state;
-  banner.hidden = false;
+  countdownEl.hidden = false;
+  retryButton.hidden = false;
 }
 
-function setCountdown(text: string): void {
-  const el = banner.querySelector(".countdown");
-  if (el) el.textContent = text;
+function setRetryBusy(busy: boolean): void {
+  retryButton.disabled = busy;
+  if (busy) countdownEl.textContent = "Checking…";
 }
 
 function hideBanner(): void {
-  banner.hidden = true;
   banner.dataset.state = "ok";
+  statusEl.replaceChildren();
+  countdownEl.hidden = true;
+  retryButton.hidden = true;
 }
 
 void check();

@@ -3,6 +3,7 @@ releases v1 and v2 from the local hub, through `hubship frontend`."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from frontend_services import backend_service, frontend_service
 from playwright.sync_api import Page, expect
 
 from hubship.services import free_port
+from release_builder import FRONTEND_MODELS, build_release
 
 pytestmark = pytest.mark.slow
 
@@ -41,8 +43,8 @@ def test_the_page_shows_the_live_release(page: Page, frontend_url: str,
     expect(page.get_by_test_id("source-warning")).to_have_count(0)
     expect(page.get_by_test_id("status-banner")).to_be_hidden()
     link = page.locator("a[data-testid=release-sha]")
-    if link.count():  # the backend links the commit when it knows the Hub's URL for it
-        assert live_sha in link.get_attribute("href")
+    expect(link).to_have_count(1)  # a Hub release links its commit
+    assert link.get_attribute("href").endswith(f"/commit/{live_sha}")
     assert page.console_errors == []
 
 
@@ -83,6 +85,11 @@ def test_a_bad_value_shows_the_backends_message_next_to_its_field(
         "error-species-bill_length_mm")
     expect(too_long).to_be_visible()
     expect(too_long).to_contain_text("59.6")  # the allowed range, from the backend
+    bill = page.get_by_test_id("input-species-bill_length_mm")
+    expect(bill).to_have_attribute("aria-invalid", "true")
+    described_by = bill.get_attribute("aria-describedby").split()
+    assert described_by == [f"{bill.get_attribute('id')}-hint", too_long.get_attribute("id")]
+    expect(page.locator(f"#{described_by[0]}")).to_contain_text("from")
     missing = form.locator("[data-field=flipper_length_mm]").get_by_test_id(
         "error-species-flipper_length_mm")
     expect(missing).to_be_visible()
@@ -94,6 +101,8 @@ def test_a_bad_value_shows_the_backends_message_next_to_its_field(
     page.get_by_test_id("predict-species").click()
     expect(page.get_by_test_id("label-species")).to_have_text("Gentoo")
     expect(too_long).to_be_hidden()
+    expect(bill).not_to_have_attribute("aria-invalid", "true")
+    assert bill.get_attribute("aria-describedby") == f"{bill.get_attribute('id')}-hint"
 
 
 def test_the_history_charts_each_models_primary_metric_per_release(
@@ -132,6 +141,10 @@ def test_a_banner_says_the_backend_is_down_and_the_page_recovers_when_it_returns
         expect(banner).to_be_visible()
         expect(banner).to_contain_text("Cannot reach the backend")
         expect(page.get_by_test_id("status-countdown")).to_contain_text("Checking again in")
+        # the message is a polite status region; the ticking countdown is outside it
+        status = page.get_by_role("status").filter(has_text="Cannot reach the backend")
+        expect(status).to_have_count(1)
+        expect(status.get_by_test_id("status-countdown")).to_have_count(0)
         expect(page.get_by_role("heading", name="Live release")).to_be_visible()
         page.screenshot(path=artifacts_dir / "frontend-backend-down.png", full_page=True)
 
@@ -154,7 +167,9 @@ def test_a_banner_says_why_the_backend_is_not_ready(
     frontend = None
     try:
         frontend = frontend_service(frontend_dist, backend.url, tmp_path / "frontend.log").start()
-        reason = _settled_not_ready_reason(backend.url)
+        # "...; retrying in N s" counts up between our read and the page's: compare the rest
+        reason = re.split(r"; retrying in \d+ s", _settled_not_ready_reason(backend.url))[0]
+        assert "no bundled release" in reason
         page.goto(frontend.url)
 
         banner = page.get_by_test_id("status-banner")
@@ -176,3 +191,39 @@ def _settled_not_ready_reason(backend_url: str, timeout: float = 30.0) -> str:
         if "loading the first release" not in reason or time.monotonic() > deadline:
             return reason
         time.sleep(0.2)
+
+
+def test_a_hub_outage_costs_only_the_history_panel(
+    page: Page, frontend_dist: Path, tmp_path: Path, artifacts_dir: Path,
+) -> None:
+    # The Hub does not answer and nothing is cached: the backend serves the release bundled in
+    # its image, and /releases (which needs the Hub) answers 503.
+    assets = tmp_path / "assets"
+    build_release(assets, FRONTEND_MODELS, release=3)
+    dead_hub = f"http://127.0.0.1:{free_port()}"
+    backend = backend_service(dead_hub, "tests/offline", tmp_path / "backend", port=free_port(),
+                              assets_dir=assets).start(timeout=90)
+    frontend = None
+    try:
+        assert httpx.get(f"{backend.url}/releases").status_code == 503
+        frontend = frontend_service(frontend_dist, backend.url, tmp_path / "frontend.log").start()
+        page.goto(frontend.url)
+
+        expect(page.get_by_test_id("release-tag")).to_have_text("v3")
+        expect(page.get_by_test_id("release-source")).to_have_text("bundled")
+        expect(page.get_by_test_id("source-warning")).to_be_visible()
+        expect(page.get_by_test_id("source-warning")).to_contain_text("bundled")
+        expect(page.get_by_test_id("status-banner")).to_be_hidden()
+        history_error = page.get_by_test_id("history-error")
+        expect(history_error).to_contain_text("Release history unavailable")
+        expect(history_error).to_contain_text("Trying again")
+
+        fill_form(page, "species", GENTOO)
+        page.get_by_test_id("predict-species").click()
+        expect(page.get_by_test_id("label-species")).to_have_text("Gentoo")
+        page.screenshot(path=artifacts_dir / "frontend-bundled.png", full_page=True)
+        assert page.console_errors == []
+    finally:
+        if frontend is not None:
+            frontend.stop()
+        backend.stop()
