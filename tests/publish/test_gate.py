@@ -81,11 +81,8 @@ def test_schema_change_compares_with_the_champions_stored_metric(
     stored = Manifest.read(champion).models["species"].metrics["f1_macro"]
     assert row.note == SCHEMA_CHANGED
     assert row.champion == stored
-    tolerance = 0.01  # both releases' tolerance
-    expected = ("worse" if row.challenger < stored - tolerance
-                else "better" if row.challenger > stored else "same")
-    assert row.verdict == expected
-    assert report.passed == (expected != "worse")
+    # training is seeded: the new inputs score a little higher than the stored record
+    assert (row.verdict, report.passed) == ("better", True)
 
 
 def test_a_worse_model_with_a_schema_change_is_still_refused(
