@@ -227,3 +227,22 @@ def test_a_hub_outage_costs_only_the_history_panel(
         if frontend is not None:
             frontend.stop()
         backend.stop()
+
+
+def test_an_api_rewrite_that_reaches_a_web_page_is_named(
+    page: Page, frontend_dist: Path, tmp_path: Path,
+) -> None:
+    # /api forwarded to a site instead of the backend: every answer is its index.html, 200.
+    site = frontend_service(frontend_dist, "http://127.0.0.1:9", tmp_path / "site.log").start()
+    misrouted = None
+    try:
+        misrouted = frontend_service(frontend_dist, site.url, tmp_path / "frontend.log").start()
+        page.goto(misrouted.url)
+        message = page.get_by_test_id("status-message")
+        expect(message).to_contain_text("not JSON")
+        expect(message).to_contain_text("vercel.json")
+        assert page.console_errors == []
+    finally:
+        if misrouted is not None:
+            misrouted.stop()
+        site.stop()
