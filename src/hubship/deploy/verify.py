@@ -75,23 +75,36 @@ def served_version(
     backend_url: str, *, client: httpx.Client | None = None
 ) -> dict[str, Any] | None:
     """Production's `/version` answer now (one request), or None when it serves no release,
-    does not answer, or is not a hubship backend."""
+    does not answer, or is not a hubship backend. A bundled release answers with `sha` null."""
     url = f"{backend_url.rstrip('/')}/version"
     try:
         if client is not None:
             response = client.get(url)
         else:
             response = httpx.get(url, timeout=REQUEST_TIMEOUT)
+    except httpx.HTTPError:
+        return None
+    answer = read_version(response)
+    return answer if isinstance(answer, dict) else None
+
+
+def read_version(response: httpx.Response) -> dict[str, Any] | str:
+    """The body of a `/version` answer, or a short description of what came back instead."""
+    try:
         body = response.json()
-    except (httpx.HTTPError, ValueError):
-        return None
-    if response.status_code != 200 or not isinstance(body, dict) or not body.get("sha"):
-        return None
+    except ValueError:
+        body = None
+    if response.status_code == 503:
+        detail = body.get("detail") if isinstance(body, dict) else None
+        return f"up, but no release loaded ({detail or 'HTTP 503'})"
+    if response.status_code != 200 or not isinstance(body, dict) or "sha" not in body:
+        return f"HTTP {response.status_code}, not a /version answer"
     return body
 
 
 def serves(version: dict[str, Any] | None, sha: str) -> bool:
-    """Whether a `/version` answer is release `sha` (full or abbreviated, 7+ characters)."""
+    """Whether a `/version` answer (or a reload answer: anything with `sha`) is release `sha`
+    (full or abbreviated, 7+ characters)."""
     served = version.get("sha") if version else None
     return len(sha) >= 7 and isinstance(served, str) and served.startswith(sha)
 
@@ -107,9 +120,6 @@ class _Poll:
         self.last_problem: str | None = None
         self.last_said: str | None = None
 
-    def matches(self, served: object) -> bool:
-        return isinstance(served, str) and served.startswith(self.sha)
-
     def ask(self, http: httpx.Client, url: str, headers: dict[str, str]) -> str:
         """One request; returns a short description of what production serves."""
         try:
@@ -118,19 +128,13 @@ class _Poll:
             return self._problem("no answer in time")
         except httpx.TransportError as exc:
             return self._problem(f"no answer ({type(exc).__name__}: {exc})")
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code == 503:
-            detail = body.get("detail") if isinstance(body, dict) else None
-            return self._problem(f"up, but no release loaded ({detail or 'HTTP 503'})")
-        if response.status_code != 200 or not isinstance(body, dict) or "sha" not in body:
-            return self._problem(f"HTTP {response.status_code}, not a /version answer")
-        self.answer, self.last_problem = body, None
-        self.served[str(body.get("sha"))] += 1
-        self.streak = self.streak + 1 if self.matches(body.get("sha")) else 0
-        return describe(body)
+        answer = read_version(response)
+        if isinstance(answer, str):
+            return self._problem(answer)
+        self.answer, self.last_problem = answer, None
+        self.served[str(answer.get("sha"))] += 1
+        self.streak = self.streak + 1 if serves(answer, self.sha) else 0
+        return describe(answer)
 
     def _problem(self, text: str) -> str:
         self.streak, self.last_problem = 0, text
@@ -145,7 +149,7 @@ class _Poll:
                 hint="check BACKEND_URL, that the deploy finished (the host's deploy logs), "
                 "and that the backend can reach the Hub",
             )
-        if self.matches(self.answer.get("sha")) or self.served.get(self.sha):
+        if serves(self.answer, self.sha) or self.served.get(self.sha):
             others = ", ".join(f"{s[:12]} x{n}" for s, n in self.served.items())
             return VerifyError(
                 redact(f"production did not serve {self.sha[:12]} on {self.replicas} answers "

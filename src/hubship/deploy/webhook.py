@@ -23,7 +23,7 @@ from hubship.deploy._http import (
     post,
 )
 from hubship.deploy.result import DeployResult, required
-from hubship.deploy.verify import describe, served_version
+from hubship.deploy.verify import describe, served_version, serves
 
 NEEDED_BY = "DEPLOY_TARGET=webhook"
 
@@ -57,10 +57,10 @@ def trigger(
             body = response.json()
         except ValueError:
             body = None
-        served = body.get("sha") if isinstance(body, dict) else None
-        if not isinstance(served, str) or not served.startswith(sha):
+        body = body if isinstance(body, dict) else {}
+        if not serves(body, sha):
             version = served_version(backend, client=http)
-            now = describe(version) if version else str(served or "nothing")
+            now = describe(version) if version else str(body.get("sha") or "nothing")
             watched = f", watching revision {version['revision']!r}" if (
                 version and version.get("revision")) else ""
             raise endpoint.error(
