@@ -13,6 +13,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from hubship import commands
 from hubship.errors import HubshipError, redact
@@ -36,26 +37,22 @@ def _root() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; a HubshipError becomes a readable message and its exit code."""
-    from pydantic import ValidationError
+    """Run the CLI; a HubshipError becomes a readable message and its exit code.
 
+    Messages quote backends and hosts, so they are printed as text, never as Rich markup.
+    """
     try:
-        try:
-            app(args=argv, prog_name="hubship")
-        except ValidationError as exc:
-            if exc.title != "Settings":
-                raise
-            from hubship.config import invalid_settings
-
-            raise invalid_settings(exc) from None
+        app(args=argv, prog_name="hubship")
     except HubshipError as exc:
         from hubship.config import Settings
 
         try:
-            secrets = Settings().secrets()
-        except Exception:  # the settings themselves may be what is wrong
+            secrets = Settings.load().secrets()
+        except HubshipError:  # the settings themselves may be what is wrong
             secrets = []
-        err_console.print(f"[bold red]error:[/] {redact(exc.message, secrets)}", highlight=False)
+        err_console.print(Text.assemble(("error: ", "bold red"), redact(exc.message, secrets)),
+                          highlight=False)
         if exc.hint:
-            err_console.print(f"  [yellow]hint:[/] {redact(exc.hint, secrets)}", highlight=False)
+            err_console.print(Text.assemble(("  hint: ", "yellow"), redact(exc.hint, secrets)),
+                              highlight=False)
         sys.exit(exc.exit_code)

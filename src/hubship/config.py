@@ -7,9 +7,10 @@ The README's configuration table lists the same names; keep them in step. Secret
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hubship.errors import ConfigError
@@ -75,6 +76,13 @@ class Settings(BaseSettings):
                                  description="matching /version answers in a row to require")
     release_sha: str | None = Field(None, alias="HUBSHIP_RELEASE_SHA",
                                     description="default --sha of `hubship deploy`/`verify`")
+    release_tag: str | None = Field(None, alias="HUBSHIP_RELEASE_TAG",
+                                    description="the release's tag (v<N>), for messages")
+    release_changed: bool | None = Field(
+        None, alias="HUBSHIP_RELEASE_CHANGED",
+        description="whether the publish step made a new release; default --changed of "
+        "`hubship deploy` (unset = assume new)",
+    )
     deploy_commit: str | None = Field(
         None, alias="HUBSHIP_DEPLOY_COMMIT",
         description="git commit Railway should deploy (opt-in); unset = redeploy the latest",
@@ -173,18 +181,35 @@ class Settings(BaseSettings):
 
 
 def invalid_settings(exc: ValidationError) -> ConfigError:
-    """Turn pydantic's report on the environment into one readable ConfigError."""
-    fields = Settings.model_fields
+    """Turn pydantic's report on the environment into one readable ConfigError.
+
+    pydantic names a field by its alias (HUBSHIP_SIGNING_KEY) or by its name (admin_token);
+    either way the variable is named, and a secret's value is never echoed.
+    """
     problems = []
     for error in exc.errors():
-        name = str(error["loc"][0]) if error["loc"] else "?"
-        field = fields.get(name)
+        location = str(error["loc"][0]) if error["loc"] else "?"
+        name, field = _field_at(location)
         variable = (field.alias if field and field.alias else name).upper()
         message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{variable}: {message} (got {error.get('input')!r})"
-                        if "Secret" not in str(field.annotation if field else "")
+        echo = field is not None and not _is_secret(field)
+        problems.append(f"{variable}: {message} (got {error.get('input')!r})" if echo
                         else f"{variable}: {message}")
     return ConfigError(
         "invalid setting: " + "; ".join(problems),
         hint="fix the variable in the environment (or in GitHub/Railway/Render settings)",
     )
+
+
+def _field_at(location: str) -> tuple[str, FieldInfo | None]:
+    """The field pydantic reported at `location`, found by name or by alias (any case)."""
+    wanted = location.lower()
+    for name, field in Settings.model_fields.items():
+        if wanted in (name, (field.alias or "").lower()):
+            return name, field
+    return location, None
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    annotation = field.annotation
+    return annotation is SecretStr or SecretStr in get_args(annotation)

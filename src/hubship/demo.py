@@ -53,9 +53,10 @@ def load_demo_env(settings: Settings, console: Console) -> Settings:
         return settings
     console.print(f"using the running demo's hub and backend (settings from {path})",
                   markup=False)
-    return Settings(**{**{k.lower(): v for k, v in values.items()},
-                       "hubship_home": settings.hubship_home, "assets_dir": settings.assets_dir,
-                       "train_command": settings.train_command})
+    return Settings.load(**{**{k.lower(): v for k, v in values.items()},
+                            "hubship_home": settings.hubship_home,
+                            "assets_dir": settings.assets_dir,
+                            "train_command": settings.train_command})
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -94,9 +95,9 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
             else "local/models", "HUBSHIP_HOME": str(home), "ADMIN_TOKEN": admin_token,
             "BACKEND_URL": backend_url, "DEPLOY_TARGET": "webhook",
         }
-        loop_settings = Settings(**{k.lower(): v for k, v in loop_env.items()},
-                                 assets_dir=settings.assets_dir,
-                                 train_command=settings.train_command)
+        loop_settings = Settings.load(**{k.lower(): v for k, v in loop_env.items()},
+                                      assets_dir=settings.assets_dir,
+                                      train_command=settings.train_command)
 
         console.print("\n[bold]start the backend and the frontend[/]")
         backend = Service(

@@ -97,3 +97,20 @@ def test_secrets_never_show_in_the_settings_repr(monkeypatch):
     settings = Settings()
     assert "plain-secret-value" not in repr(settings) + str(settings)
     assert set(settings.secrets()) >= {"plain-secret-value-1", "plain-secret-value-2"}
+
+
+@pytest.mark.parametrize("given", [{"HUBSHIP_SIGNING_KEY": 98765432123},  # by its alias
+                                   {"signing_key": 98765432123},
+                                   {"ADMIN_TOKEN": 98765432123}])
+def test_an_invalid_secret_is_named_but_its_value_never_echoed(given: dict[str, object]):
+    """pydantic reports an aliased field by its alias: the secret must still be recognised."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(**given)
+    variable = "ADMIN_TOKEN" if "ADMIN_TOKEN" in given else "HUBSHIP_SIGNING_KEY"
+    assert f"{variable}: " in caught.value.message
+    assert "98765432123" not in str(caught.value)
+
+
+def test_an_invalid_aliased_setting_that_is_not_secret_is_echoed():
+    with pytest.raises(ConfigError, match=r"HUBSHIP_VERIFY_TIMEOUT: .* \(got 'soon'\)"):
+        Settings.load(HUBSHIP_VERIFY_TIMEOUT="soon")

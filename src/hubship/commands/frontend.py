@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
                 f"no built frontend in {dist}",
                 hint="build it: cd frontend && npm ci && npm run build (or pass --dist)",
             )
-        backend = backend_url or Settings().backend_url or DEFAULT_BACKEND_URL
+        backend = backend_url or Settings.load().backend_url or DEFAULT_BACKEND_URL
         web_app = create_frontend_app(dist, backend)
         typer.echo(f"frontend: http://{host}:{port}  (api -> {backend})")
         uvicorn.run(web_app, host=host, port=port, log_level="warning")

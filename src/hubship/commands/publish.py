@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
 
         from hubship.config import Settings
 
-        run_publish(Settings(), force=force, dry_run=dry_run, assets_dir=assets_dir,
+        run_publish(Settings.load(), force=force, dry_run=dry_run, assets_dir=assets_dir,
                     console=Console())
 
     @app.command("releases")
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         from hubship.registry import Registry
 
         console = Console()
-        registry = Registry.from_settings(Settings(), console=console)
+        registry = Registry.from_settings(Settings.load(), console=console)
         table = Table(title=f"releases of {registry.repo_id}")
         for column in ("tag", "sha", "date", "primary metrics", "source commit", "note"):
             table.add_column(column)
@@ -93,6 +93,6 @@ def register(app: typer.Typer) -> None:
         from hubship.registry import Registry
 
         console = Console()
-        result = rollback(Registry.from_settings(Settings(), console=console), target,
+        result = rollback(Registry.from_settings(Settings.load(), console=console), target,
                           console=console)
         write_github_output(result)

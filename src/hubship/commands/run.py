@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         from hubship.pipeline import run_pipeline
 
         console = Console()
-        settings = load_demo_env(Settings(), console)
+        settings = load_demo_env(Settings.load(), console)
         summary = run_pipeline(settings, force=force, console=console)
         if not summary.ok:
             raise typer.Exit(summary.error.exit_code)
@@ -27,4 +27,4 @@ def register(app: typer.Typer) -> None:
         from hubship.config import Settings
         from hubship.demo import run_demo
 
-        run_demo(Settings())
+        run_demo(Settings.load())

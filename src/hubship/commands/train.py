@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         from hubship.errors import BundleError
         from hubship.training import OUTPUT_TAIL_LINES, run_training
 
-        settings = Settings()
+        settings = Settings.load()
         console = Console()
         shown = command or settings.train_command
         lines: list[str] = []
