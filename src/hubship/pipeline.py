@@ -5,8 +5,11 @@
 `hubship verify`). It stops at the first failing step with its reason, prints a summary table,
 and appends the same table to `$GITHUB_STEP_SUMMARY` when that is set.
 
-An unchanged release still checks production when BACKEND_URL is set: a release whose deploy
-or verify failed last time is deployed now (catch-up). The headline never claims a production
+Before deploying, production's `/version` is read when BACKEND_URL is set: a release it serves
+already is not deployed again; an unchanged release it does not serve is deployed now (the
+catch-up after a failed deploy or verify). A production pinned to another revision
+(MODEL_REVISION) is never deployed: fine for an unchanged release (nothing new to serve), a
+failure for a new one (it would never be served). The headline never claims a production
 state it did not check.
 """
 
@@ -24,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hubship.config import Settings
-from hubship.errors import ConfigError, GateRefused, HubshipError, redact
+from hubship.errors import GateRefused, HubshipError, redact
 
 Status = Literal["ok", "skipped", "failed", "not run"]
 STEPS = ("train", "gate", "publish", "deploy", "verify")
@@ -54,6 +57,7 @@ class PipelineSummary:
     tag: str | None = None
     changed: bool = False
     caught_up: bool = False  # unchanged, but production served something else: deployed again
+    pinned_to: str | None = None  # unchanged, and production watches this revision, not main
     verified: bool = False
     error: HubshipError | None = None
 
@@ -70,24 +74,15 @@ class PipelineSummary:
             if self.verified:
                 return f"production serves {self.tag} ({self.sha})"
             return f"published {self.tag} ({self.sha}); NOT verified: set BACKEND_URL to prove it"
+        if self.pinned_to:
+            return (f"unchanged: {self.tag} is the latest release; production is pinned to "
+                    f"{self.pinned_to} (MODEL_REVISION), so nothing was deployed or verified")
         if not self.verified:
             return (f"unchanged: {self.tag} is the latest release "
                     "(production not checked: no BACKEND_URL)")
         if self.caught_up:
             return f"unchanged: production caught up and serves {self.tag} ({self.sha})"
         return f"unchanged: production already serves {self.tag} ({self.sha})"
-
-
-def check_settings(settings: Settings) -> None:
-    """Refuse, before training, a run that would deploy but could not prove the result."""
-    if settings.deploy_target != "none" and not settings.backend_url:
-        raise ConfigError(
-            f"DEPLOY_TARGET={settings.deploy_target} needs BACKEND_URL to prove production "
-            "serves the release, and it is not set",
-            hint="set BACKEND_URL to the backend's public URL, e.g. "
-            "https://penguins.up.railway.app (or DEPLOY_TARGET=none to publish only, "
-            "reported as NOT verified)",
-        )
 
 
 def run_pipeline(
@@ -97,7 +92,9 @@ def run_pipeline(
 
     Raises ConfigError at once, before training, when the settings cannot prove a deploy.
     """
-    check_settings(settings)
+    from hubship.deploy import check_verifiable
+
+    check_verifiable(settings)
     console = console or Console()
     summary = PipelineSummary()
 
@@ -139,19 +136,22 @@ def run_pipeline(
         return f"{result.tag} = {result.sha[:12]}" + (" (forced)" if result.forced else "")
 
     def deploy() -> str | Skipped:
-        from hubship.deploy import served_version, trigger
-        from hubship.deploy.verify import describe, serves
+        from hubship.deploy import describe, no_deploy_needed, served_version, trigger
 
         catch_up = ""
-        if not summary.changed:
-            if not settings.backend_url:
-                return Skipped("release unchanged; production not checked (no BACKEND_URL)")
+        if settings.backend_url:
             version = served_version(settings.backend_url)
-            if serves(version, summary.sha):
-                return Skipped(f"production already serves {summary.tag} ({summary.sha[:12]})")
-            summary.caught_up = True
-            catch_up = (f"catch-up: production serves {describe(version)}" if version
-                        else "catch-up: production serves no release (or did not answer)")
+            skip = no_deploy_needed(version, sha=summary.sha, changed=summary.changed,
+                                    label=summary.tag)
+            if skip is not None:
+                summary.pinned_to = skip.pinned_to
+                return Skipped(skip.reason)
+            if not summary.changed:
+                summary.caught_up = True
+                catch_up = (f"catch-up: production serves {describe(version)}" if version
+                            else "catch-up: production serves no release (or did not answer)")
+        elif not summary.changed:
+            return Skipped("release unchanged; production not checked (no BACKEND_URL)")
         result = trigger(settings, sha=summary.sha, commit_sha=settings.deploy_commit)
         detail = "; ".join(p for p in (catch_up, result.detail) if p)
         return detail if result.triggered else Skipped(detail)
@@ -159,6 +159,9 @@ def run_pipeline(
     def verify() -> str | Skipped:
         if not settings.backend_url:
             return Skipped("no BACKEND_URL: nothing proves what production serves")
+        if summary.pinned_to:
+            return Skipped(f"production is pinned to {summary.pinned_to} (MODEL_REVISION), "
+                           "and nothing new was published: nothing to verify")
         from hubship.deploy import verify_live
 
         version = verify_live(settings.backend_url, summary.sha, timeout=settings.verify_timeout,

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from standin import Reply, StandIn, assert_no_secret
 from test_deploy_railway import COMMIT, ENVIRONMENT, SERVICE, TOKEN, railway_like
 
@@ -28,7 +29,7 @@ def railway_env(standin: StandIn, token: str = TOKEN) -> dict[str, str]:
 def test_deploy_reads_the_sha_and_commit_from_the_environment(standin):
     standin.responder = railway_like
     done = hubship("deploy", env={**railway_env(standin), "HUBSHIP_RELEASE_SHA": HUB_SHA,
-                                  "HUBSHIP_DEPLOY_COMMIT": COMMIT})
+                                  "HUBSHIP_DEPLOY_COMMIT": COMMIT, "BACKEND_URL": standin.url})
 
     assert done.returncode == 0, done.stderr
     assert "deploy-42" in done.stdout
@@ -37,7 +38,8 @@ def test_deploy_reads_the_sha_and_commit_from_the_environment(standin):
 
 def test_deploy_failure_exits_non_zero_without_the_token(standin):
     standin.responder = railway_like
-    done = hubship("deploy", "--sha", HUB_SHA, env=railway_env(standin, token="rw-bad-token-1"))
+    done = hubship("deploy", "--sha", HUB_SHA, env={**railway_env(standin, token="rw-bad-token-1"),
+                                                    "BACKEND_URL": standin.url})
 
     assert done.returncode == 1
     assert "Not Authorized" in done.stderr and "RAILWAY_TOKEN" in done.stderr
@@ -103,11 +105,79 @@ def test_deploy_if_needed_deploys_when_production_serves_another_release(standin
     assert "serviceInstanceRedeploy" in post.json()["query"]  # no commit: the code stays
 
 
-def test_deploy_if_needed_without_a_backend_url_deploys(standin):
+@pytest.mark.parametrize("if_needed", [[], ["--if-needed"]])
+def test_a_deploy_target_without_a_backend_url_is_refused_before_deploying(standin, if_needed):
+    """Nothing could prove the deploy: never a silently unverified one."""
     standin.responder = railway_like
-    done = hubship("deploy", "--if-needed", "--sha", HUB_SHA, env=railway_env(standin))
+    done = hubship("deploy", *if_needed, "--sha", HUB_SHA, env=railway_env(standin))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "DEPLOY_TARGET=railway needs BACKEND_URL to prove production serves" in done.stderr
+    assert standin.requests == [], "nothing may be deployed"
+
+
+def backend_pinned_to(revision: str, served_sha: str = "9" * 40):
+    """Production started with MODEL_REVISION=<revision>, serving another release."""
+    def respond(request):
+        if request.path == "/version":
+            return Reply(200, {"sha": served_sha, "tag": "v3", "release": 3, "source": "hub",
+                               "revision": revision})
+        return railway_like(request)
+    return respond
+
+
+def _deploy_if_needed(standin, tmp_path, **env: str):
+    output = tmp_path / "github-output"
+    output.write_text("")
+    done = hubship("deploy", "--if-needed", "--sha", HUB_SHA,
+                   env={**railway_env(standin), "BACKEND_URL": standin.url,
+                        "GITHUB_OUTPUT": str(output), **env})
+    return done, output.read_text()
+
+
+def test_an_unchanged_release_never_restarts_a_pinned_production(standin, tmp_path):
+    standin.responder = backend_pinned_to("v3")
+    done, output = _deploy_if_needed(standin, tmp_path, HUBSHIP_RELEASE_CHANGED="false")
+
     assert done.returncode == 0, done.stderr
-    assert "deploy started" in done.stdout
+    assert ("deploy skipped: production is pinned to v3 (MODEL_REVISION); not deploying"
+            in done.stdout)
+    assert [r.method for r in standin.requests] == ["GET"], "nothing may be deployed"
+    assert output == "verify=false\n", "the workflow must skip verify: nothing new to prove"
+
+
+@pytest.mark.parametrize("changed", ["true", None])
+def test_a_new_release_with_a_pinned_production_fails_at_once(standin, tmp_path, changed):
+    """A restart would bring back v3 and verify would wait 300 s for nothing: fail now."""
+    standin.responder = backend_pinned_to("v3")
+    env = {"HUBSHIP_RELEASE_TAG": "v5"} | ({"HUBSHIP_RELEASE_CHANGED": changed} if changed
+                                           else {})
+    done, output = _deploy_if_needed(standin, tmp_path, **env)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "production is pinned to v3 by MODEL_REVISION, so it will not serve v5" in done.stderr
+    assert "unset MODEL_REVISION" in done.stderr
+    assert ("published v5, but" in done.stderr) == (changed == "true")
+    assert [r.method for r in standin.requests] == ["GET"], "nothing may be deployed"
+    assert output == ""
+
+
+def test_a_production_watching_main_gets_the_deploy_and_verify(standin, tmp_path):
+    standin.responder = backend_pinned_to("main")
+    done, output = _deploy_if_needed(standin, tmp_path, HUBSHIP_RELEASE_CHANGED="false")
+
+    assert done.returncode == 0, done.stderr
+    assert "deploy started: Railway is rebuilding" in done.stdout  # the catch-up
+    assert output == "verify=true\n"
+
+
+def test_a_hosts_words_in_an_error_are_printed_as_text_not_markup(standin):
+    standin.responder = lambda request: Reply(400, {"detail": "bad [/x] input [bold]here"})
+    done = hubship("deploy", "--sha", HUB_SHA,
+                   env={**railway_env(standin), "BACKEND_URL": standin.url})
+
+    assert done.returncode == 1, done.stderr
+    assert "bad [/x] input [bold]here" in done.stderr  # a MarkupError would print a traceback
+    assert "Traceback" not in done.stderr
 
 
 def test_verify_reads_the_replica_count_from_the_environment(standin):

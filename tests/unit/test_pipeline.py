@@ -14,8 +14,9 @@ import pytest
 from rich.console import Console
 
 from hubship.config import Settings
+from hubship.deploy import check_verifiable
 from hubship.errors import ConfigError, DeployError
-from hubship.pipeline import PipelineSummary, check_settings, run_pipeline
+from hubship.pipeline import PipelineSummary, run_pipeline
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -36,7 +37,7 @@ def test_a_deploy_without_backend_url_is_refused_before_training(target: str, tm
 
 
 def test_publishing_only_needs_no_backend_url():
-    check_settings(Settings(deploy_target="none"))  # reported as NOT verified, not refused
+    check_verifiable(Settings(deploy_target="none"))  # reported as NOT verified, not refused
 
 
 def test_training_output_and_errors_are_printed_as_text_not_markup(tmp_path: Path):
@@ -84,6 +85,20 @@ def test_an_unchanged_run_says_what_it_checked():
         f"unchanged: production caught up and serves v5 ({SHA})")
 
 
-def test_a_bad_backend_url_never_reaches_the_pipeline():
-    with pytest.raises(ConfigError, match="BACKEND_URL"):
-        Settings.load(backend_url="myapp.up.railway.app", deploy_target="railway")
+def test_an_unchanged_run_with_a_pinned_production_says_so():
+    summary = _unchanged(verified=False)
+    summary.pinned_to = "v3"
+    assert summary.ok
+    assert summary.headline == ("unchanged: v5 is the latest release; production is pinned to "
+                                "v3 (MODEL_REVISION), so nothing was deployed or verified")
+
+
+def test_run_pipeline_refuses_a_deploy_target_without_backend_url_before_training(
+    tmp_path: Path,
+):
+    marker = tmp_path / "trained"
+    settings = Settings(deploy_target="webhook", hubship_home=tmp_path / "home",
+                        train_command=f"{sys.executable} -c \"open({str(marker)!r}, 'w')\"")
+    with pytest.raises(ConfigError, match="DEPLOY_TARGET=webhook needs BACKEND_URL"):
+        run_pipeline(settings, console=Console(file=io.StringIO()))
+    assert not marker.exists()

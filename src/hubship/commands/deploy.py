@@ -39,6 +39,16 @@ def _load_settings(**overrides: object) -> Settings:
     return Settings.load(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _github_output(**values: str) -> None:
+    """Append name=value lines to $GITHUB_OUTPUT when it is set (GitHub Actions)."""
+    import os
+
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.writelines(f"{name}={value}\n" for name, value in values.items())
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def deploy(
@@ -53,26 +63,43 @@ def register(app: typer.Typer) -> None:
             show_default=False)] = None,
         if_needed: Annotated[bool, typer.Option(
             "--if-needed",
-            help="skip the deploy when BACKEND_URL/version already serves the release "
-            "(without BACKEND_URL, or with no answer, the deploy is triggered)")] = False,
+            help="ask BACKEND_URL/version first: skip the deploy when production already "
+            "serves the release, or is pinned to another revision (MODEL_REVISION) and the "
+            "release is unchanged; fail at once when a new release could never be served "
+            "(pinned); with no answer, deploy")] = False,
+        changed: Annotated[bool | None, typer.Option(
+            "--changed/--unchanged",
+            help="whether the publish step made a new release (for --if-needed); default "
+            "HUBSHIP_RELEASE_CHANGED, unset = new", show_default=False)] = None,
     ) -> None:
-        """Start a deploy of a release on DEPLOY_TARGET (railway, render, webhook or none)."""
+        """Start a deploy of a release on DEPLOY_TARGET (railway, render, webhook or none).
+
+        Needs BACKEND_URL for any target but none: nothing else could prove the deploy.
+        In GitHub Actions it writes `verify=true|false` to $GITHUB_OUTPUT: false only when
+        production is pinned to another revision, so there is nothing to verify.
+        """
         from rich.console import Console
         from rich.text import Text
 
-        from hubship.deploy import already_serving, trigger
-        from hubship.deploy.verify import describe
+        from hubship.deploy import check_verifiable, no_deploy_needed, served_version, trigger
 
-        settings = _load_settings(deploy_target=target.value if target else None)
+        settings = _load_settings(deploy_target=target.value if target else None,
+                                  release_changed=changed)
+        check_verifiable(settings)
         release = _release_sha(sha, settings)
         console = Console()
-        if if_needed and (version := already_serving(settings, sha=release)):
-            console.print(Text.assemble(("deploy skipped: ", "green"),
-                                        f"production already serves {describe(version)}"))
-            return
+        if if_needed and settings.backend_url:
+            skip = no_deploy_needed(served_version(settings.backend_url), sha=release,
+                                    changed=settings.release_changed,
+                                    label=settings.release_tag)
+            if skip is not None:
+                console.print(Text.assemble(("deploy skipped: ", "green"), skip.reason))
+                _github_output(verify="false" if skip.pinned_to else "true")
+                return
         result = trigger(settings, sha=release, commit_sha=commit_sha or settings.deploy_commit)
         mark = ("deploy started: ", "green") if result.triggered else ("no deploy: ", "yellow")
         console.print(Text.assemble(mark, result.detail))
+        _github_output(verify="true")
 
     @app.command()
     def verify(

@@ -1,15 +1,23 @@
 """Deploy a release and prove production serves it.
 
-`trigger(settings, sha=...)` starts a deploy on the host DEPLOY_TARGET names (railway, render,
-webhook, none); `verify_live(backend_url, sha, timeout=...)` polls the backend until it serves
-that sha; `already_serving(settings, sha=...)` says whether it does already (one request).
-Each host has its own module (`railway`, `render`, `webhook`).
+`check_verifiable(settings)` refuses a deploy target without BACKEND_URL;
+`no_deploy_needed(served_version(url), sha=..., changed=...)` says why a deploy is not needed
+(production serves the release already, or is pinned to another revision) or raises when a new
+release could never be served; `trigger(settings, sha=...)` starts a deploy on the host
+DEPLOY_TARGET names (railway, render, webhook, none); `verify_live(backend_url, sha,
+timeout=...)` polls the backend until it serves that sha. Each host has its own module.
 """
 
 from hubship.deploy._http import RetryPolicy
-from hubship.deploy.dispatch import already_serving, trigger
+from hubship.deploy.dispatch import (
+    NoDeploy,
+    check_verifiable,
+    no_deploy_needed,
+    pinned_revision,
+    trigger,
+)
 from hubship.deploy.result import DeployResult
-from hubship.deploy.verify import served_version, verify_live
+from hubship.deploy.verify import describe, served_version, verify_live
 
-__all__ = ["DeployResult", "RetryPolicy", "already_serving", "served_version", "trigger",
-           "verify_live"]
+__all__ = ["DeployResult", "NoDeploy", "RetryPolicy", "check_verifiable", "describe",
+           "no_deploy_needed", "pinned_revision", "served_version", "trigger", "verify_live"]

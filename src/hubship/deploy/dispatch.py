@@ -1,7 +1,11 @@
-"""`trigger`: start a deploy on the host DEPLOY_TARGET names; `already_serving`: whether
-production serves a release already, so the deploy can be skipped."""
+"""Whether to deploy, and how: `check_verifiable` refuses a deploy nothing could prove,
+`no_deploy_needed` reads production's `/version` answer (already serving the release, or pinned
+to another revision), and `trigger` starts a deploy on the host DEPLOY_TARGET names."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -9,7 +13,71 @@ from hubship.config import Settings
 from hubship.deploy import railway, render, webhook
 from hubship.deploy._http import DEFAULT_RETRY, RetryPolicy
 from hubship.deploy.result import DeployResult
-from hubship.deploy.verify import served_version, serves
+from hubship.deploy.verify import describe, serves
+from hubship.errors import ConfigError, DeployError
+
+PUBLISHED_BRANCH = "main"  # where every release is committed; a backend watching it follows them
+
+
+def check_verifiable(settings: Settings) -> None:
+    """Refuse a deploy target without BACKEND_URL: nothing could prove the deploy worked."""
+    if settings.deploy_target != "none" and not settings.backend_url:
+        raise ConfigError(
+            f"DEPLOY_TARGET={settings.deploy_target} needs BACKEND_URL to prove production "
+            "serves the release, and it is not set",
+            hint="set BACKEND_URL to the backend's public URL, e.g. "
+            "https://penguins.up.railway.app (in GitHub, a variable of the `production` "
+            "environment); or unset DEPLOY_TARGET (none) to publish only, reported as NOT "
+            "verified",
+        )
+
+
+def pinned_revision(version: dict[str, Any] | None) -> str | None:
+    """The revision production watches when it is not the published branch, else None."""
+    revision = version.get("revision") if version else None
+    if not isinstance(revision, str) or revision in ("", PUBLISHED_BRANCH,
+                                                     f"refs/heads/{PUBLISHED_BRANCH}"):
+        return None
+    return revision
+
+
+@dataclass(frozen=True)
+class NoDeploy:
+    """Why no deploy is needed; `pinned_to` is set when production follows another revision
+    (then there is nothing to verify either)."""
+
+    reason: str
+    pinned_to: str | None = None
+
+
+def no_deploy_needed(
+    version: dict[str, Any] | None, *, sha: str, changed: bool | None, label: str | None = None,
+) -> NoDeploy | None:
+    """Read production's `/version` answer (`served_version`) before deploying release `sha`.
+
+    Production serves it already: no deploy. Production is pinned to another revision
+    (MODEL_REVISION): a deploy would restart it on that same pin, so none is needed for an
+    unchanged release (`changed=False`), and a new release is a DeployError at once (it would
+    never be served). `changed=None` (not known) counts as new. None: deploy.
+    """
+    if serves(version, sha):
+        return NoDeploy(f"production already serves {describe(version or {})}")
+    pinned = pinned_revision(version)
+    if pinned is None:
+        return None
+    if changed is False:
+        return NoDeploy(f"production is pinned to {pinned} (MODEL_REVISION); not deploying",
+                        pinned_to=pinned)
+    roll_forward_to = label or sha
+    label = label or sha[:12]
+    what = f"published {label}, but production" if changed else "production"
+    raise DeployError(
+        f"{what} is pinned to {pinned} by MODEL_REVISION, so it will not serve {label}: "
+        "unpin it (unset MODEL_REVISION) or roll forward explicitly",
+        hint="on the backend's host (Railway/Render variables, or its .env) remove "
+        f"MODEL_REVISION, or set it to {roll_forward_to} to roll forward on purpose, and redeploy"
+        + ("" if changed else "; if this release is not new, pass --unchanged"),
+    )
 
 
 def trigger(
@@ -39,14 +107,3 @@ def trigger(
         "DEPLOY_TARGET=none: nothing to trigger (the backend must pick the release up itself, "
         "e.g. by polling the Hub)",
     )
-
-
-def already_serving(
-    settings: Settings, *, sha: str, client: httpx.Client | None = None
-) -> dict[str, object] | None:
-    """Production's `/version` answer when BACKEND_URL is set and it serves `sha`, else None
-    (also when it does not answer: then only a deploy, and verify, can tell)."""
-    if not settings.backend_url:
-        return None
-    version = served_version(settings.backend_url, client=client)
-    return version if serves(version, sha) else None
