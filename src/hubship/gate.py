@@ -124,7 +124,7 @@ def gate(champion_dir: Path | None, challenger_dir: Path) -> GateReport:
     """
     challenger = Manifest.read(challenger_dir)
     challenger.verify_files(challenger_dir)
-    _check_challenger_sklearn(challenger)
+    check_challenger_sklearn(challenger)
     champion = _read_champion(champion_dir) if champion_dir is not None else None
     mismatch = sklearn_mismatch(champion) if champion is not None else None
 
@@ -248,11 +248,14 @@ def sklearn_mismatch(manifest: Manifest) -> str | None:
     return None
 
 
-def _check_challenger_sklearn(manifest: Manifest) -> None:
+def check_challenger_sklearn(manifest: Manifest, *, origin: str = "the release to publish"
+                             ) -> None:
+    """Refuse a release to publish whose pickles the gate, the card and the backend must not
+    load; `origin` names it for the user (their release folder, never a staging copy)."""
     mismatch = sklearn_mismatch(manifest)
     if mismatch is not None:
         raise IncompatibleRelease(
-            f"the release to publish was {mismatch}",
+            f"{origin} was {mismatch}",
             hint="train again with the pinned requirements.txt, so the models, the gate and "
                  "the backend share one scikit-learn",
         )

@@ -1,9 +1,9 @@
 """Publish a release directory as one atomic, tagged, documented Hub commit; or roll back.
 
     copy the release into a private staging directory and verify it there (gate, card and
-    upload read only that copy) -> read the refs -> tag an untagged head -> unchanged? stop
-    -> gate against the head (the champion) -> card + plots -> ONE commit (parent = that head)
-    -> tag v<N>
+    upload read only that copy) -> check its scikit-learn (dry runs too) -> read the refs
+    -> tag an untagged head -> unchanged? stop -> gate against the head (the champion)
+    -> card + plots -> ONE commit (parent = that head) -> tag v<N>
 
 When `main` moved between reading and committing (HTTP 412), the refs are read again and the
 gate runs again against the new champion, a bounded number of times. Nothing is overwritten:
@@ -29,7 +29,13 @@ from hubship.errors import (
     PublishConflict,
     RepoNotFound,
 )
-from hubship.gate import ChampionUnusable, GateReport, gate, sklearn_mismatch
+from hubship.gate import (
+    ChampionUnusable,
+    GateReport,
+    check_challenger_sklearn,
+    gate,
+    sklearn_mismatch,
+)
 from hubship.manifest import CARD_FILE, MANIFEST_FILE, SIGNATURE_FILE, Manifest
 from hubship.registry import Refs, Registry, Release, default_console, say, tag_name
 
@@ -75,6 +81,9 @@ def publish(
     with tempfile.TemporaryDirectory(prefix="hubship-staged-") as tmp:
         staged = Path(tmp)
         manifest = stage(Path(release_dir), staged)
+        # here, not only in the gate: a first or forced release is never gated, and a dry run
+        # must refuse what the real run refuses
+        check_challenger_sklearn(manifest, origin=f"the release in {release_dir}")
         if not dry_run:
             registry.ensure_repo(private=True)
         for attempt in range(1, ATTEMPTS + 1):

@@ -166,6 +166,32 @@ def test_dry_run_commits_nothing(registry, trained_once: Path) -> None:
     assert registry.api.repo_exists(registry.repo_id) is False
 
 
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "real"])
+def test_a_first_release_from_another_scikit_learn_is_refused_dry_run_or_not(
+    registry, trained: Path, pickled_with, dry_run: bool
+) -> None:
+    pickled_with(trained, "0.24.2")
+    with pytest.raises(IncompatibleRelease) as caught:
+        publish(registry, trained, dry_run=dry_run, console=_console())
+    assert caught.value.message.startswith(
+        f"the release in {trained} was pickled with scikit-learn 0.24.2, installed ")
+    assert "hubship-staged" not in caught.value.message
+    assert registry.api.repo_exists(registry.repo_id) is False
+
+
+def test_a_forced_dry_run_past_an_unusable_champion_checks_scikit_learn(
+    registry, trained_once: Path, worse: Path, pickled_with
+) -> None:
+    publish(registry, trained_once, console=_console())
+    registry.api.upload_file(path_or_fileobj=b"{not json", path_in_repo="manifest.json",
+                             repo_id=registry.repo_id, commit_message="break main")
+    pickled_with(worse, "0.24.2")
+    for dry_run in (True, False):
+        with pytest.raises(IncompatibleRelease, match=f"the release in {worse} was pickled"):
+            publish(registry, worse, force=True, dry_run=dry_run, console=_console())
+    assert set(registry.tags()) == {"v1"}
+
+
 def test_rollback_by_sha_names_the_tag_and_unknown_targets_are_clear(
     registry, trained_once: Path, worse: Path
 ) -> None:
