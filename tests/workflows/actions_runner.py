@@ -2,7 +2,8 @@
 
 `act` needs Docker, which these machines lack; this is the honest stand-in. It evaluates the
 `${{ }}` expressions the workflows use (secrets, vars, inputs, github, steps and needs
-outputs, `a || 'b'`, `x == 'y'`), gives each step its own `$GITHUB_OUTPUT`, runs it with
+outputs, `||`, `&&`, `!`, `==`, `!=`, parentheses), skips a job or step whose `if:` is false,
+gives each step its own `$GITHUB_OUTPUT`, runs it with
 `bash --noprofile --norc -eo pipefail` like the hosted runner, and collects job outputs.
 `uses:` steps (checkout, setup-python) and dependency installs are the caller's job.
 """
@@ -20,6 +21,9 @@ import yaml
 _EXPR = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
 
 
+_TOKEN = re.compile(r"\s*(\|\||&&|==|!=|!|\(|\)|'[^']*'|[A-Za-z_][\w.-]*)")
+
+
 @dataclass
 class Context:
     secrets: dict[str, str] = field(default_factory=dict)
@@ -30,25 +34,71 @@ class Context:
     steps: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def value(self, expr: str) -> str:
-        expr = expr.strip()
-        if "||" in expr:
-            for part in expr.split("||"):
-                if value := self.value(part):
-                    return value
-            return ""
-        if "==" in expr:
-            left, right = (self.value(p) for p in expr.split("=="))
-            return "true" if left == right else ""
-        if expr.startswith("'") and expr.endswith("'"):
-            return expr[1:-1]
-        head, _, rest = expr.partition(".")
+        """Evaluate an expression as GitHub does: `||` and `&&` give an operand's value,
+        `==`/`!=` compare strings ignoring case, a missing value is ''. True is 'true',
+        false is ''."""
+        tokens = _tokenize(expr)
+        result = self._or(tokens)
+        if tokens:
+            raise ValueError(f"cannot evaluate {expr!r} from {tokens[0]!r} on")
+        return result
+
+    def render(self, text: str) -> str:
+        return _EXPR.sub(lambda m: self.value(m.group(1)), str(text))
+
+    def _or(self, tokens: list[str]) -> str:
+        left = self._and(tokens)
+        while tokens[:1] == ["||"]:
+            tokens.pop(0)
+            right = self._and(tokens)
+            left = left or right
+        return left
+
+    def _and(self, tokens: list[str]) -> str:
+        left = self._compare(tokens)
+        while tokens[:1] == ["&&"]:
+            tokens.pop(0)
+            right = self._compare(tokens)
+            left = right if left else left
+        return left
+
+    def _compare(self, tokens: list[str]) -> str:
+        left = self._unary(tokens)
+        if tokens[:1] in (["=="], ["!="]):
+            operator = tokens.pop(0)
+            right = self._unary(tokens)
+            equal = left.lower() == right.lower()
+            return "true" if equal == (operator == "==") else ""
+        return left
+
+    def _unary(self, tokens: list[str]) -> str:
+        token = tokens.pop(0)
+        if token == "!":
+            return "" if self._unary(tokens) else "true"
+        if token == "(":
+            inner = self._or(tokens)
+            assert tokens.pop(0) == ")", "unbalanced parentheses"
+            return inner
+        if token.startswith("'"):
+            return token[1:-1]
+        if token in ("true", "false"):
+            return "true" if token == "true" else ""
+        head, _, rest = token.partition(".")
         if head in ("needs", "steps"):
             owner, _, key = rest.partition(".outputs.")
             return getattr(self, head).get(owner, {}).get(key, "")
         return str(getattr(self, head).get(rest, ""))
 
-    def render(self, text: str) -> str:
-        return _EXPR.sub(lambda m: self.value(m.group(1)), str(text))
+
+def _tokenize(expr: str) -> list[str]:
+    tokens, position, expr = [], 0, expr.strip()
+    while position < len(expr):
+        match = _TOKEN.match(expr, position)
+        if not match:
+            raise ValueError(f"cannot read {expr[position:]!r}")
+        tokens.append(match.group(1))
+        position = match.end()
+    return tokens
 
 
 @dataclass
@@ -57,6 +107,7 @@ class StepRun:
     name: str
     returncode: int
     output: str
+    skipped: bool = False  # its `if:` was false
 
 
 def load(path: Path) -> dict:
@@ -74,6 +125,11 @@ def run_job(
     context.steps = {}
     for index, step in enumerate(job["steps"]):
         if "run" not in step or skip(step):
+            continue
+        if "if" in step and not context.value(step["if"]):
+            if log is not None:
+                log.append(StepRun(job_id, step.get("name", step["run"][:40]), 0, "",
+                                   skipped=True))
             continue
         output_file = cwd.parent / f"github-output-{job_id}-{index}"
         output_file.write_text("")

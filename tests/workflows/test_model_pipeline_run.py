@@ -1,7 +1,8 @@
 """The model pipeline workflow, run for real: its `run:` steps in order in a temporary clone,
 with its secrets and variables mapped to a local hub and a local backend. Production must
 serve the sha the publish step reported; a second run with no change publishes nothing, its
-deploy job finds production already serving the release (no deploy), and verify passes."""
+deploy job finds production already serving the release (no deploy), and verify passes; a
+third run with neither DEPLOY_TARGET nor BACKEND_URL (publish only) skips the deploy job."""
 
 from __future__ import annotations
 
@@ -109,7 +110,18 @@ def test_workflow_publishes_deploys_and_production_serves_the_new_sha(
         assert second["deploy"] is not None, "the deploy job runs for an unchanged release too"
         served = httpx.get(f"{backend.url}/version").json()
         assert served["sha"] == published["sha"]
+        second_steps = len(log)
 
+        # publish only (the README allows it): no DEPLOY_TARGET, no BACKEND_URL
+        context.needs.clear()
+        context.vars = {"HF_REPO_ID": repo_id, "HF_ENDPOINT": hub_url}
+        third = _run_workflow(clone, context, env, log)
+        assert third["train-and-publish"]["changed"] == "false"
+        assert third["deploy"] is None, "nothing to deploy or verify: the job must be skipped"
+
+    assert [f"{s.job}: {s.name}" for s in log[second_steps:]] == [
+        "train-and-publish: Train", "train-and-publish: Gate and publish to the Hub"]
+    log = log[:second_steps]
     ran = [f"{s.job}: {s.name}" for s in log]
     assert ran[:2] == ["train-and-publish: Train", "train-and-publish: Gate and publish to the Hub"]
     deploy_step = "deploy: Trigger the deploy unless production already serves the release"

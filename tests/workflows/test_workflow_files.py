@@ -108,17 +108,21 @@ def test_pipeline_steps_follow_the_loop():
     assert deploy_job["needs"] == "train-and-publish"
     assert deploy_job["environment"] == "production"
     deploy_runs = [step.get("run", "") for step in deploy_job["steps"]]
-    # an unchanged release still reaches the deploy job: the deploy is skipped only when
-    # production already serves the release, and verify always runs
+    # an unchanged release still reaches the deploy job: the deploy is skipped when production
+    # already serves the release (or is pinned elsewhere), and then verify decides
     assert any(r.startswith("hubship deploy --if-needed --sha") for r in deploy_runs)
     assert deploy_runs[-1].startswith("hubship verify --sha")
 
 
-def _runs(job: dict[str, Any], *, ref: str, changed: str) -> bool:
+DEPLOYING = {"DEPLOY_TARGET": "railway", "BACKEND_URL": "https://penguins.up.railway.app"}
+
+
+def _runs(job: dict[str, Any], *, ref: str, changed: str = "true",
+          variables: dict[str, str] = DEPLOYING) -> bool:
     """Whether GitHub would run `job`, with the expression evaluator the run test uses."""
     from actions_runner import Context
 
-    context = Context(github={"ref": ref},
+    context = Context(github={"ref": ref}, vars=variables,
                       needs={"train-and-publish": {"changed": changed, "sha": "a" * 40}})
     return "if" not in job or bool(context.value(job["if"]))
 
@@ -128,6 +132,42 @@ def test_both_jobs_run_on_main_changed_or_not(changed: str):
     jobs = load(PIPELINE)["jobs"]
     assert _runs(jobs["train-and-publish"], ref="refs/heads/main", changed=changed)
     assert _runs(jobs["deploy"], ref="refs/heads/main", changed=changed)
+
+
+@pytest.mark.parametrize("variables", [{}, {"DEPLOY_TARGET": "none"},
+                                       {"DEPLOY_TARGET": "", "BACKEND_URL": ""}])
+def test_a_publish_only_repo_skips_the_deploy_job(variables: dict[str, str]):
+    """No target and no backend (the README allows it): nothing to deploy or verify, so the
+    run must not go red on a verify that cannot run."""
+    jobs = load(PIPELINE)["jobs"]
+    assert _runs(jobs["train-and-publish"], ref="refs/heads/main", variables=variables)
+    assert not _runs(jobs["deploy"], ref="refs/heads/main", variables=variables)
+
+
+@pytest.mark.parametrize("variables", [
+    {"DEPLOY_TARGET": "railway"},  # no BACKEND_URL: the deploy step refuses (ConfigError)
+    {"BACKEND_URL": "https://penguins.up.railway.app"},  # the backend polls: verify only
+    {"DEPLOY_TARGET": "none", "BACKEND_URL": "https://penguins.up.railway.app"},
+    DEPLOYING,
+])
+def test_the_deploy_job_runs_when_there_is_something_to_deploy_or_verify(variables):
+    assert _runs(load(PIPELINE)["jobs"]["deploy"], ref="refs/heads/main", variables=variables)
+
+
+@pytest.mark.parametrize(("said", "verified"), [("true", True), ("", True), ("false", False)])
+def test_verify_is_skipped_only_when_the_deploy_step_says_nothing_to_verify(said, verified):
+    """`hubship deploy --if-needed` writes verify=false only for a pinned production and an
+    unchanged release; anything else (even no output at all) must verify."""
+    from actions_runner import Context
+
+    deploy_job = load(PIPELINE)["jobs"]["deploy"]
+    [deploy_step] = [s for s in deploy_job["steps"] if s.get("id") == "deploy"]
+    assert deploy_step["run"].startswith("hubship deploy --if-needed")
+    assert deploy_step["env"]["HUBSHIP_RELEASE_CHANGED"] == (
+        "${{ needs.train-and-publish.outputs.changed }}")
+    verify_step = deploy_job["steps"][-1]
+    context = Context(steps={"deploy": {"verify": said} if said else {}})
+    assert bool(context.value(verify_step["if"])) == verified
 
 
 @pytest.mark.parametrize("ref", ["refs/heads/feature", "refs/tags/v1", "refs/pull/7/merge"])
