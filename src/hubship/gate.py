@@ -10,7 +10,9 @@ When the champion cannot be scored here (the input schema changed, it was pickle
 scikit-learn, or it does not unpickle), its stored metric stands in (the champion's manifest is
 the published record) and the row says so. When the primary metric itself changed, nothing
 bounds the comparison: the row is "incomparable" and refuses the release like "worse" does.
-A model absent from the champion is "new" and passes.
+A model absent from the champion is "new" and passes. A champion model absent from the
+challenger is "removed" and refuses too: clients calling it by name would get 404 (a rename is
+a removal plus a new model).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from hubship.holdout import read_holdout
 from hubship.manifest import Manifest, ModelEntry, PrimaryMetric
 
 Verdict = Literal["new", "better", "same", "worse", "removed", "incomparable"]
-REFUSING: frozenset[str] = frozenset({"worse", "incomparable"})
+REFUSING: frozenset[str] = frozenset({"worse", "incomparable", "removed"})
 
 SCHEMA_CHANGED = "schema changed: champion's stored metric"
 
@@ -68,14 +70,14 @@ class GateReport:
 
     @property
     def refusing(self) -> list[GateRow]:
-        """The rows that refuse the release: worse, or not comparable."""
+        """The rows that refuse the release: worse, not comparable, or removed."""
         return [row for row in self.rows if row.verdict in REFUSING]
 
     def table(self, *, title: str | None = None):
         """A Rich table: model, metric, champion, challenger, delta, verdict."""
         from rich.table import Table
 
-        colours = {"worse": "red", "incomparable": "red", "better": "green", "removed": "yellow"}
+        colours = {"worse": "red", "incomparable": "red", "removed": "red", "better": "green"}
         table = Table(title=title or ("gate: passed" if self.passed else "gate: REFUSED"))
         for column in ("model", "metric", "champion", "challenger", "delta", "verdict"):
             table.add_column(column, justify="right" if column in {"champion", "challenger",
@@ -103,11 +105,15 @@ class GateReport:
 
     def summary(self) -> str:
         """One clause per refusing model, for an error message."""
-        return "; ".join(
-            f"{row.model}: {row.metric} {_fmt(row.champion)} -> {_fmt(row.challenger)}"
-            if row.verdict == "worse" else f"{row.model}: {row.note}"
-            for row in self.refusing
-        )
+        return "; ".join(_clause(row) for row in self.refusing)
+
+
+def _clause(row: GateRow) -> str:
+    if row.verdict == "worse":
+        return f"{row.model}: {row.metric} {_fmt(row.champion)} -> {_fmt(row.challenger)}"
+    if row.verdict == "removed":
+        return f"{row.model} was removed: {row.note}"
+    return f"{row.model}: {row.note}"
 
 
 def _fmt(value: float | None, *, signed: bool = False) -> str:
@@ -142,7 +148,7 @@ def gate(champion_dir: Path | None, challenger_dir: Path) -> GateReport:
         if name not in challenger.models:
             stored = old.metrics.get(old.primary_metric.name)
             rows.append(GateRow(name, old.primary_metric.name, stored, None, "removed",
-                                "not in the new release"))
+                                f"clients calling /models/{name}/predict will get 404"))
     return GateReport(rows)
 
 

@@ -7,9 +7,10 @@
 
 When `main` moved between reading and committing (HTTP 412), the refs are read again and the
 gate runs again against the new champion, a bounded number of times. Nothing is overwritten:
-an existing tag is never moved. `--force` publishes past a refusing gate or an unusable
-champion, and the release says so (FORCED, with the reason); an unchanged release is never
-published again.
+an existing tag is never moved. The gate refuses a worse or incomparable model, and a model
+the champion served that the release drops (its clients would get 404). `--force` publishes
+past a refusing gate or an unusable champion, and the release says so (FORCED, with the
+reason); an unchanged release is never published again.
 """
 
 from __future__ import annotations
@@ -242,13 +243,26 @@ def _gate(registry: Registry, head: _Head, staged: Path, *, force: bool, console
     if report.passed:
         return report, None
     if not force:
-        problem = "is worse than" if report.worse else "cannot be compared with"
-        raise GateRefused(
-            f"the challenger {problem} the champion {head.label()} ({report.summary()}); "
-            "nothing was published",
-            hint="improve the model, or publish anyway with --force (recorded as FORCED)",
-        )
+        raise _refusal(report, head.label())
     return report, f"the gate refused: {report.summary()}"
+
+
+# what each refusing verdict says, and how to fix it
+_PROBLEMS = {"worse": "is worse than", "incomparable": "cannot be compared with",
+             "removed": "drops models served by"}
+_FIXES = {"worse": "improve the model", "incomparable": "keep the primary metric",
+          "removed": "keep every served model in the release (a rename is a removal)"}
+
+
+def _refusal(report: GateReport, champion: str) -> GateRefused:
+    verdicts = [v for v in _PROBLEMS if any(row.verdict == v for row in report.refusing)]
+    problem = _PROBLEMS[verdicts[0]] if len(verdicts) == 1 else "is refused against"
+    fixes = ", ".join(_FIXES[v] for v in verdicts)
+    return GateRefused(
+        f"the challenger {problem} the champion {champion} ({report.summary()}); "
+        "nothing was published",
+        hint=f"{fixes}; or publish anyway with --force (recorded as FORCED)",
+    )
 
 
 def _check_restorable(manifest: Manifest, *, label: str, sha: str) -> None:

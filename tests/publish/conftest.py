@@ -69,8 +69,10 @@ def registry(hf_api, repo_id: str, hf_cache: Path):
     return Registry(hf_api, repo_id, cache_dir=hf_cache, retries=1, backoff=0.05)
 
 
-def _bundle_species(out_dir: Path, *, inputs: list[str], model=None) -> Path:
-    """A one-model release (`species`) on the penguins data with the given input columns."""
+def _bundle_species(out_dir: Path, *, inputs: list[str], model=None,
+                    name: str = "species") -> Path:
+    """A one-model release (`name`, predicting the species) on the penguins data with the given
+    input columns."""
     import pandas as pd
     from sklearn.compose import make_column_transformer
     from sklearn.impute import SimpleImputer
@@ -97,7 +99,7 @@ def _bundle_species(out_dir: Path, *, inputs: list[str], model=None) -> Path:
         LogisticRegression(max_iter=2000))
     model.fit(X_train, y_train)
     bundle = Bundle(out_dir, source=Source(git_commit="f" * 40, git_subject="test release"))
-    bundle.add("species", model, X_train=X_train, X_holdout=X_holdout, y_holdout=y_holdout,
+    bundle.add(name, model, X_train=X_train, X_holdout=X_holdout, y_holdout=y_holdout,
                task="classification", primary_metric="f1_macro", tolerance=0.01)
     bundle.save()
     return out_dir
@@ -105,7 +107,7 @@ def _bundle_species(out_dir: Path, *, inputs: list[str], model=None) -> Path:
 
 @pytest.fixture
 def bundle_species():
-    """Build a one-model release: `bundle_species(out_dir, inputs=[...])`."""
+    """Build a one-model release: `bundle_species(out_dir, inputs=[...], name="species")`."""
     return _bundle_species
 
 

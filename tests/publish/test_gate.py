@@ -186,13 +186,28 @@ def test_a_challenger_that_cannot_score_its_holdout_names_the_model(
     assert caught.value.hint
 
 
-def test_added_and_removed_models_are_reported(
+def test_a_removed_model_refuses_and_an_added_one_passes(
     trained_once: Path, tmp_path: Path, bundle_species
 ) -> None:
     only_species = bundle_species(tmp_path / "one", inputs=["bill_length_mm", "bill_depth_mm",
                                                             "flipper_length_mm"])
-    shrunk = {row.model: row.verdict for row in gate(trained_once, only_species).rows}
-    assert shrunk["body_mass"] == "removed"
+    shrunk = gate(trained_once, only_species)
+    assert {row.model: row.verdict for row in shrunk.rows}["body_mass"] == "removed"
+    assert not shrunk.passed
+    assert "body_mass was removed: clients calling /models/body_mass/predict will get 404" in \
+        shrunk.summary()
     grown = gate(only_species, trained_once)
     assert {row.model: row.verdict for row in grown.rows}["body_mass"] == "new"
     assert grown.passed
+
+
+def test_a_renamed_model_is_a_removal_and_refuses(tmp_path: Path, bundle_species) -> None:
+    inputs = ["island", "bill_length_mm", "flipper_length_mm"]
+    champion = bundle_species(tmp_path / "old", inputs=inputs)
+    renamed = bundle_species(tmp_path / "new", inputs=inputs, name="species2")
+    report = gate(champion, renamed)
+    assert {row.model: row.verdict for row in report.rows} == {"species2": "new",
+                                                                "species": "removed"}
+    assert not report.passed
+    assert "species was removed: clients calling /models/species/predict will get 404" in \
+        report.summary()

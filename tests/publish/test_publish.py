@@ -94,6 +94,34 @@ def test_files_gone_from_the_release_are_deleted(registry, trained_once: Path, t
     assert not {"models/body_mass.joblib", "holdout/body_mass.parquet",
                 "plots/body_mass.png"} & files
     assert {row.model: row.verdict for row in result.gate.rows}["body_mass"] == "removed"
+    assert result.forced and "body_mass was removed" in result.forced_because
+
+
+def test_a_renamed_model_is_refused_unless_forced(registry, tmp_path: Path,
+                                                  bundle_species) -> None:
+    """species -> species2: clients calling /models/species/predict would get 404."""
+    from sklearn.dummy import DummyClassifier
+
+    inputs = ["island", "bill_length_mm", "flipper_length_mm"]
+    v1 = publish(registry, bundle_species(tmp_path / "old", inputs=inputs), console=_console())
+    # a worse model under a new name: "new" passes on its own, the removal refuses
+    renamed = bundle_species(tmp_path / "new", inputs=inputs, name="species2",
+                             model=DummyClassifier(strategy="most_frequent"))
+    with pytest.raises(GateRefused) as caught:
+        publish(registry, renamed, console=_console())
+    assert caught.value.message.startswith(f"the challenger drops models served by the "
+                                           f"champion v1 ({v1.sha[:12]})")
+    assert "species was removed: clients calling /models/species/predict will get 404" in \
+        caught.value.message
+    assert "--force" in caught.value.hint
+    assert registry.tags() == {"v1": v1.sha}
+
+    forced = publish(registry, renamed, force=True, console=_console())
+    assert (forced.tag, forced.forced) == ("v2", True)
+    assert forced.forced_because == ("the gate refused: species was removed: clients calling "
+                                     "/models/species/predict will get 404")
+    commit = _commits(registry)[0]
+    assert "FORCED" in commit.title and forced.forced_because in commit.message
 
 
 def test_two_publishes_from_the_same_head_make_exactly_one_release(
