@@ -2,7 +2,8 @@
 a changed model published while nothing deploys (DEPLOY_TARGET=none, no BACKEND_URL) leaves
 production on v1, and the next, unchanged run catches up: it deploys v2 and proves the same
 backend process serves it; a run after that finds production already serving v2 and deploys
-nothing."""
+nothing. Pinned to v1 (what MODEL_REVISION=v1 does), an unchanged run leaves production alone
+and says so, and a changed run fails at deploy naming the pin."""
 
 from __future__ import annotations
 
@@ -93,15 +94,43 @@ def test_run_ships_catches_up_after_an_undeployed_release_and_then_deploys_nothi
 
         fourth = _hubship_run(project, env)
         assert fourth.returncode == 0, fourth.stdout + fourth.stderr
-        assert f"deploy skipped: production already serves v2 ({v2_sha[:12]})" in fourth.stdout
+        assert f"deploy skipped: production already serves {v2_sha[:12]} (v2" in fourth.stdout
         assert f"unchanged: production already serves v2 ({v2_sha})" in fourth.stdout
         after = httpx.get(f"{backend_url}/version").json()
         assert (after["sha"], after["loaded_at"]) == (v2_sha, v2["loaded_at"])  # no reload
+        report = summary.read_text()
+        last = report.split("## hubship run")[-1]
+        assert re.search(r"\| deploy \| skipped \| [\d.]+s \| production already serves "
+                         f"{v2_sha[:12]} \\(v2", last)
+        assert "| verify | ok |" in last
+
+        # production pinned to v1 (as MODEL_REVISION=v1 would): an unchanged run leaves it be
+        pin = httpx.post(f"{backend_url}/admin/reload", json={"revision": "v1"},
+                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=60)
+        assert pin.status_code == 200, pin.text
+        pinned = httpx.get(f"{backend_url}/version").json()
+        assert (pinned["sha"], pinned["revision"]) == (v1["sha"], "v1")
+        fifth = _hubship_run(project, env)
+        assert fifth.returncode == 0, fifth.stdout + fifth.stderr
+        assert "production is pinned to v1 (MODEL_REVISION); not deploying" in fifth.stdout
+        assert ("unchanged: v2 is the latest release; production is pinned to v1 "
+                "(MODEL_REVISION), so nothing was deployed or verified") in fifth.stdout
+        assert httpx.get(f"{backend_url}/version").json()["loaded_at"] == pinned["loaded_at"]
+
+        # a new release production would never serve: the run fails at deploy, not after verify
+        train.write_text(re.sub(r"^BODY_MASS_ALPHA = .*$", "BODY_MASS_ALPHA = 2.0", source,
+                                flags=re.M))
+        sixth = _hubship_run(project, env)
+        assert sixth.returncode == 1, sixth.stdout + sixth.stderr
+        assert ("FAILED at deploy: published v3, but production is pinned to v1 by "
+                "MODEL_REVISION, so it will not serve v3: unpin it (unset MODEL_REVISION)"
+                in " ".join(sixth.stdout.split()))
+        last = summary.read_text().split("## hubship run")[-1]
+        assert "| verify | not run |" in last
+        assert httpx.get(f"{backend_url}/version").json()["loaded_at"] == pinned["loaded_at"]
 
     report = summary.read_text()
-    assert report.count("## hubship run") == 4
-    last = report.split("## hubship run")[-1]
-    assert re.search(r"\| deploy \| skipped \| [\d.]+s \| production already serves v2 ", last)
-    assert "| verify | ok |" in last
-    outputs = first.stdout + second.stdout + third.stdout + fourth.stdout + report
+    assert report.count("## hubship run") == 6
+    outputs = "".join(run.stdout + run.stderr for run in
+                      (first, second, third, fourth, fifth, sixth)) + report
     assert ADMIN_TOKEN not in outputs
