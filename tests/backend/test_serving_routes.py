@@ -3,6 +3,7 @@ webhook checks, scikit-learn version refusal."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -117,6 +118,44 @@ def test_webhook_acts_only_for_this_repo_and_the_watched_ref(client):
     assert other_ref.json() == {"status": "ignored", "reason": "main did not move"}
     acted = hook(event)
     assert acted.status_code == 202 and acted.json()["status"] == "reloading"
+
+
+OUR_EVENT = {"event": {"action": "update", "scope": "repo.content"},
+             "repo": {"type": "model", "name": "team/penguins"}}
+
+
+@pytest.mark.parametrize(("body", "loc", "message"), [
+    ({"repo": "x"}, ["body", "repo"], "repo: Input should be an object"),
+    ({**OUR_EVENT, "updatedRefs": 5}, ["body", "updatedRefs"],
+     "updatedRefs: Input should be a valid array"),
+    ({**OUR_EVENT, "updatedRefs": [5]}, ["body", "updatedRefs", 0],
+     "updatedRefs.0: Input should be an object"),
+    ({"event": {"scope": 3}}, ["body", "event", "scope"], "event.scope: Input should be a valid"),
+    ([1], ["body"], "the body must be a JSON object (a Hub webhook payload)"),
+    ("{not json", ["body"], "the body is not JSON"),
+])
+def test_a_webhook_body_of_the_wrong_shape_is_a_clear_422(client, body, loc, message):
+    content = body if isinstance(body, str) else json.dumps(body)
+    answer = client.post("/hooks/huggingface", content=content,
+                         headers={"X-Webhook-Secret": "hook-secret",
+                                  "Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    (error,) = answer.json()["detail"]
+    assert error["loc"] == loc and error["msg"].startswith(message)
+    # the secret is checked first: a stranger learns nothing about the expected shape
+    stranger = client.post("/hooks/huggingface", content=content,
+                           headers={"X-Webhook-Secret": "nope"})
+    assert stranger.status_code == 401
+
+
+def test_a_webhook_keeps_fields_it_does_not_know_and_accepts_nulls(client):
+    answer = client.post("/hooks/huggingface", headers={"X-Webhook-Secret": "hook-secret"}, json={
+        "event": {"action": "update", "scope": "repo.content"},
+        "repo": {"type": "model", "name": "team/penguins", "id": "abc", "private": True},
+        "updatedRefs": [{"ref": "refs/tags/v9", "oldSha": None, "newSha": "b" * 40}],
+        "webhook": {"id": "w1", "version": 3}})
+    assert answer.status_code == 202
+    assert answer.json() == {"status": "ignored", "reason": "main did not move"}
 
 
 def test_sklearn_mismatch_is_refused_unless_allowed(tmp_path, caplog):

@@ -16,6 +16,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from hubship.config import Settings
 from hubship.errors import HubshipError, HubUnreachableError
 from hubship.loader import SHA_RE, load_from_hub, load_release, resolve_revision
@@ -41,6 +43,37 @@ class ReloadResult:
     status: str  # "reloaded" | "unchanged"
     sha: str | None
     previous_sha: str | None
+
+
+class _HubPart(BaseModel):
+    # the Hub adds fields over time: keep what we do not read, check the type of what we do
+    model_config = ConfigDict(extra="allow")
+
+
+class WebhookEvent(_HubPart):
+    action: str | None = None
+    scope: str | None = None
+
+
+class WebhookRepo(_HubPart):
+    type: str | None = "model"
+    name: str | None = None
+    headSha: str | None = None
+
+
+class UpdatedRef(_HubPart):
+    ref: str | None = None
+    oldSha: str | None = None
+    newSha: str | None = None
+
+
+class HubWebhook(_HubPart):
+    """A Hub webhook body: `{event: {action, scope}, repo: {type, name, headSha},
+    updatedRefs: [{ref, oldSha, newSha}], webhook: {id, version}}`; every part optional."""
+
+    event: WebhookEvent | None = None
+    repo: WebhookRepo | None = None
+    updatedRefs: list[UpdatedRef] | None = None
 
 
 def check_secret(given: str | None, expected: str) -> bool:
@@ -194,22 +227,20 @@ class Reloader:
 
     # ---- webhooks ---------------------------------------------------------------------------
 
-    def webhook_decision(self, payload: dict[str, Any]) -> tuple[bool, str]:
+    def webhook_decision(self, payload: HubWebhook) -> tuple[bool, str]:
         """Whether a Hub webhook concerns this repo and the watched ref, and why."""
-        repo = payload.get("repo") or {}
-        event = payload.get("event") or {}
-        if repo.get("type", "model") != "model" or repo.get("name") != self.settings.repo_id:
+        repo, event = payload.repo or WebhookRepo(), payload.event or WebhookEvent()
+        if repo.type != "model" or repo.name != self.settings.repo_id:
             return False, f"not this repo (watching {self.settings.repo_id})"
-        if not str(event.get("scope", "")).startswith("repo.content"):
-            return False, f"event scope {event.get('scope')!r} does not change content"
+        if not (event.scope or "").startswith("repo.content"):
+            return False, f"event scope {event.scope!r} does not change content"
         watched = self.state.revision
         if SHA_RE.match(watched):
             return False, f"pinned to commit {watched[:12]}, which cannot change"
-        refs = payload.get("updatedRefs")
-        if refs is None:
+        if payload.updatedRefs is None:
             return True, f"content changed; checking {watched}"
         names = {f"refs/heads/{watched}", f"refs/tags/{watched}"}
-        if any(ref.get("ref") in names for ref in refs if isinstance(ref, dict)):
+        if any(ref.ref in names for ref in payload.updatedRefs):
             return True, f"{watched} moved"
         return False, f"{watched} did not move"
 

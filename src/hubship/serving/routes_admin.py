@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hubship.serving.reload import Reloader, ReloadFailed, check_secret
+from hubship.serving.reload import HubWebhook, Reloader, ReloadFailed, check_secret
 from hubship.serving.responses import detail, json_response
 
 router = APIRouter(tags=["admin"])
@@ -67,7 +67,10 @@ async def reload(request: Request, bearer: BearerDep) -> Response:
 
 @router.post(
     "/hooks/huggingface", status_code=202,
-    responses={401: {"description": "bad secret"}, 404: {"description": "secret unset"}},
+    responses={401: {"description": "bad secret"}, 404: {"description": "secret unset"},
+               422: {"description": "not a Hub webhook body"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": HubWebhook.model_json_schema()}}}},
 )
 async def huggingface_webhook(request: Request) -> Response:
     """A Hub webhook: reload when this repo's watched ref moved."""
@@ -77,14 +80,25 @@ async def huggingface_webhook(request: Request) -> Response:
     if not check_secret(request.headers.get("x-webhook-secret"),
                         settings.hf_webhook_secret.get_secret_value()):
         return detail("missing or wrong X-Webhook-Secret", 401)
+    raw = await request.body()
     try:
-        payload = await request.json()
-    except ValueError:
-        return detail("the body is not JSON", 422)
-    if not isinstance(payload, dict):
-        return detail("the body must be a JSON object", 422)
+        payload = HubWebhook.model_validate_json(raw)
+    except ValidationError as exc:
+        return detail(_webhook_errors(exc), 422)
     reloader = _reloader(request)
     act, reason = reloader.webhook_decision(payload)
     if act:
         reloader.reload_in_background()
     return json_response({"status": "reloading" if act else "ignored", "reason": reason}, 202)
+
+
+def _webhook_errors(exc: ValidationError) -> list[dict]:
+    """Field-level errors; a body that is not JSON, or not an object, says so plainly."""
+    errors = exc.errors(include_url=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return [{"loc": ["body"], "msg": "the body is not JSON", "type": "json_invalid"}]
+    return [{"loc": ["body", *e["loc"]],
+             "msg": "the body must be a JSON object (a Hub webhook payload)" if not e["loc"]
+             else f"{'.'.join(map(str, e['loc']))}: {e['msg']}",
+             "type": e["type"]}
+            for e in errors]
