@@ -15,11 +15,9 @@ state it did not check.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 from rich.console import Console
@@ -28,6 +26,7 @@ from rich.text import Text
 
 from hubship.config import Settings
 from hubship.errors import GateRefused, HubshipError, redact
+from hubship.github import append_summary
 
 Status = Literal["ok", "skipped", "failed", "not run"]
 STEPS = ("train", "gate", "publish", "deploy", "verify")
@@ -208,15 +207,11 @@ def _report(summary: PipelineSummary, settings: Settings, console: Console) -> N
     console.print(table)
     console.print(Text(redact(summary.headline, secrets),
                        style="bold green" if summary.ok else "bold red"))
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        def cell(text: str) -> str:
-            return " ".join(redact(text, secrets).split()).replace("|", "\\|")
+    def cell(text: str) -> str:
+        return " ".join(redact(text, secrets).split()).replace("|", "\\|")
 
-        lines = ["## hubship run", "", "| step | status | time | detail |",
-                 "| --- | --- | --- | --- |"]
-        lines += [f"| {s.name} | {s.status} | {s.seconds:.1f}s | {cell(s.detail)} |"
-                  for s in summary.steps.values()]
-        lines += ["", f"**{cell(summary.headline)}**", ""]
-        with Path(path).open("a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
+    lines = ["## hubship run", "", "| step | status | time | detail |", "| --- | --- | --- | --- |"]
+    lines += [f"| {s.name} | {s.status} | {s.seconds:.1f}s | {cell(s.detail)} |"
+              for s in summary.steps.values()]
+    lines += ["", f"**{cell(summary.headline)}**", ""]
+    append_summary("\n".join(lines))

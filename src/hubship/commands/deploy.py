@@ -39,16 +39,6 @@ def _load_settings(**overrides: object) -> Settings:
     return Settings.load(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _github_output(**values: str) -> None:
-    """Append name=value lines to $GITHUB_OUTPUT when it is set (GitHub Actions)."""
-    import os
-
-    path = os.environ.get("GITHUB_OUTPUT")
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.writelines(f"{name}={value}\n" for name, value in values.items())
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def deploy(
@@ -82,6 +72,7 @@ def register(app: typer.Typer) -> None:
         from rich.text import Text
 
         from hubship.deploy import check_verifiable, no_deploy_needed, served_version, trigger
+        from hubship.github import append_output
 
         settings = _load_settings(deploy_target=target.value if target else None,
                                   release_changed=changed)
@@ -94,12 +85,12 @@ def register(app: typer.Typer) -> None:
                                     label=settings.release_tag)
             if skip is not None:
                 console.print(Text.assemble(("deploy skipped: ", "green"), skip.reason))
-                _github_output(verify="false" if skip.pinned_to else "true")
+                append_output(verify="false" if skip.pinned_to else "true")
                 return
         result = trigger(settings, sha=release, commit_sha=commit_sha or settings.deploy_commit)
         mark = ("deploy started: ", "green") if result.triggered else ("no deploy: ", "yellow")
         console.print(Text.assemble(mark, result.detail))
-        _github_output(verify="true")
+        append_output(verify="true")
 
     @app.command()
     def verify(

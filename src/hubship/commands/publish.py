@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,13 +29,11 @@ def run_publish(
 
 
 def write_github_output(result: PublishResult) -> None:
-    """Append sha=, tag=, changed=, release= to $GITHUB_OUTPUT when it is set (GitHub Actions)."""
-    path = os.environ.get("GITHUB_OUTPUT")
-    if not path:
-        return
-    with open(path, "a", encoding="utf-8") as out:
-        out.write(f"sha={result.sha}\ntag={result.tag or ''}\n"
-                  f"changed={str(result.changed).lower()}\nrelease={result.release}\n")
+    """sha=, tag=, changed=, release= for the workflow's next steps (GitHub Actions only)."""
+    from hubship.github import append_output
+
+    append_output(sha=result.sha, tag=result.tag, changed=result.changed,
+                  release=result.release)
 
 
 def register(app: typer.Typer) -> None:
