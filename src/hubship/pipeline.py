@@ -135,25 +135,23 @@ def run_pipeline(
         return f"{result.tag} = {result.sha[:12]}" + (" (forced)" if result.forced else "")
 
     def deploy() -> str | Skipped:
-        from hubship.deploy import describe, no_deploy_needed, served_version, trigger
+        from hubship.deploy import deploy_if_needed, describe
 
-        catch_up = ""
-        if settings.backend_url:
-            version = served_version(settings.backend_url)
-            skip = no_deploy_needed(version, sha=summary.sha, changed=summary.changed,
-                                    label=summary.tag)
-            if skip is not None:
-                summary.pinned_to = skip.pinned_to
-                return Skipped(skip.reason)
-            if not summary.changed:
-                summary.caught_up = True
-                catch_up = (f"catch-up: production serves {describe(version)}" if version
-                            else "catch-up: production serves no release (or did not answer)")
-        elif not summary.changed:
+        if not summary.changed and not settings.backend_url:
             return Skipped("release unchanged; production not checked (no BACKEND_URL)")
-        result = trigger(settings, sha=summary.sha, commit_sha=settings.deploy_commit)
-        detail = "; ".join(p for p in (catch_up, result.detail) if p)
-        return detail if result.triggered else Skipped(detail)
+        done = deploy_if_needed(settings, sha=summary.sha, changed=summary.changed,
+                                label=summary.tag, commit_sha=settings.deploy_commit)
+        if done.skipped is not None:
+            summary.pinned_to = done.skipped.pinned_to
+            return Skipped(done.skipped.reason)
+        catch_up = ""
+        if not summary.changed:  # production did not serve the latest release: catch up
+            summary.caught_up = True
+            catch_up = (f"catch-up: production serves {describe(done.served_before)}"
+                        if done.served_before
+                        else "catch-up: production serves no release (or did not answer)")
+        detail = "; ".join(p for p in (catch_up, done.result.detail) if p)
+        return detail if done.result.triggered else Skipped(detail)
 
     def verify() -> str | Skipped:
         if not settings.backend_url:

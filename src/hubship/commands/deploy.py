@@ -71,23 +71,25 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.text import Text
 
-        from hubship.deploy import check_verifiable, no_deploy_needed, served_version, trigger
+        from hubship.deploy import check_verifiable, deploy_if_needed, trigger
         from hubship.github import append_output
 
         settings = _load_settings(deploy_target=target.value if target else None,
                                   release_changed=changed)
         check_verifiable(settings)
         release = _release_sha(sha, settings)
+        commit = commit_sha or settings.deploy_commit
         console = Console()
-        if if_needed and settings.backend_url:
-            skip = no_deploy_needed(served_version(settings.backend_url), sha=release,
-                                    changed=settings.release_changed,
-                                    label=settings.release_tag)
-            if skip is not None:
-                console.print(Text.assemble(("deploy skipped: ", "green"), skip.reason))
-                append_output(verify="false" if skip.pinned_to else "true")
+        if if_needed:
+            done = deploy_if_needed(settings, sha=release, changed=settings.release_changed,
+                                    label=settings.release_tag, commit_sha=commit)
+            if done.skipped is not None:
+                console.print(Text.assemble(("deploy skipped: ", "green"), done.skipped.reason))
+                append_output(verify=done.skipped.pinned_to is None)
                 return
-        result = trigger(settings, sha=release, commit_sha=commit_sha or settings.deploy_commit)
+            result = done.result
+        else:
+            result = trigger(settings, sha=release, commit_sha=commit)
         mark = ("deploy started: ", "green") if result.triggered else ("no deploy: ", "yellow")
         console.print(Text.assemble(mark, result.detail))
         append_output(verify="true")

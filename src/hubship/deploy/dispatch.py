@@ -13,7 +13,7 @@ from hubship.config import Settings
 from hubship.deploy import railway, render, webhook
 from hubship.deploy._http import DEFAULT_RETRY, RetryPolicy
 from hubship.deploy.result import DeployResult
-from hubship.deploy.verify import describe, serves
+from hubship.deploy.verify import describe, served_version, serves
 from hubship.errors import ConfigError, DeployError
 
 PUBLISHED_BRANCH = "main"  # where every release is committed; a backend watching it follows them
@@ -107,3 +107,27 @@ def trigger(
         "DEPLOY_TARGET=none: nothing to trigger (the backend must pick the release up itself, "
         "e.g. by polling the Hub)",
     )
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What `deploy_if_needed` did: why it did not deploy (`skipped`), or the deploy it
+    started (`result`); and what production served before (None: not asked, or no answer)."""
+
+    served_before: dict | None
+    skipped: NoDeploy | None = None
+    result: DeployResult | None = None
+
+
+def deploy_if_needed(
+    settings: Settings, *, sha: str, changed: bool | None, label: str | None = None,
+    commit_sha: str | None = None,
+) -> Deployment:
+    """Ask BACKEND_URL what production serves (when set), then deploy only if it is needed
+    (see `no_deploy_needed`); without BACKEND_URL, deploy."""
+    version = served_version(settings.backend_url) if settings.backend_url else None
+    if settings.backend_url:
+        skip = no_deploy_needed(version, sha=sha, changed=changed, label=label)
+        if skip is not None:
+            return Deployment(version, skipped=skip)
+    return Deployment(version, result=trigger(settings, sha=sha, commit_sha=commit_sha))
