@@ -46,17 +46,12 @@ def load_demo_env(settings: Settings, console: Console) -> Settings:
     configured = settings.hf_endpoint or settings.hf_token or settings.backend_url
     if configured or not path.is_file():
         return settings
-    values = dict(
-        line.split("=", 1) for line in path.read_text().splitlines() if "=" in line
-    )
-    if not is_up(values.get("BACKEND_URL", "") + "/health", timeout=0.5):
+    demo = Settings.load(_env_file=path)  # pydantic-settings reads it; the environment wins
+    if not demo.backend_url or not is_up(f"{demo.backend_url}/health", timeout=0.5):
         return settings
     console.print(f"using the running demo's hub and backend (settings from {path})",
                   markup=False)
-    return Settings.load(**{**{k.lower(): v for k, v in values.items()},
-                            "hubship_home": settings.hubship_home,
-                            "assets_dir": settings.assets_dir,
-                            "train_command": settings.train_command})
+    return demo
 
 
 def _write_private(path: Path, text: str) -> None:
