@@ -37,7 +37,10 @@ def register(app: typer.Typer) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         log = logging.getLogger("hubship.hub")
-        application = create_app(data_dir, token=token, max_body_bytes=max_body_bytes)
+        from hubship.hub.guard import LOOPBACK_NAMES
+
+        application = create_app(data_dir, token=token, max_body_bytes=max_body_bytes,
+                                 loopback_only=host in LOOPBACK_NAMES)
         url = f"http://{host}:{port}"
         log.info("hub: %s (data in %s)", url, data_dir.resolve())
         if token is None:

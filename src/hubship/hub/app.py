@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubship.hub import pages, routes_commit, routes_files, routes_repos
 from hubship.hub.errors import HubHTTPError, handle_hub_error
+from hubship.hub.guard import BodyLimitMiddleware, WriteGuardMiddleware
 from hubship.hub.rawpath import RawPathMiddleware
 from hubship.hub.storage import Store
 
@@ -65,27 +66,6 @@ class RequestLogMiddleware:
                      (time.perf_counter() - started) * 1000)
 
 
-class BodyLimitMiddleware:
-    """Refuse a declared Content-Length over the limit before reading a byte of it."""
-
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
-        self.app, self.max_body_bytes = app, max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length and length.isdigit() and int(length) > self.max_body_bytes:
-                response = JSONResponse(
-                    {"error": f"request body of {int(length)} bytes is over the hub's limit of "
-                              f"{self.max_body_bytes} bytes; split it into several commits or "
-                              "start the hub with a larger --max-body-bytes"},
-                    status_code=400, headers={"Connection": "close"},
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = "; ".join(
@@ -96,9 +76,10 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(data_dir: Path, *, token: str | None = None,
-               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
+               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, loopback_only: bool = True) -> FastAPI:
     """The hub serving the repos stored under `data_dir`; with `token`, writes (and reads of
-    private repos) need `Authorization: Bearer <token>`."""
+    private repos) need `Authorization: Bearer <token>`. `loopback_only` (a hub listening on
+    127.0.0.1) accepts a browser's own-origin write only under a loopback host name."""
     app = FastAPI(title="hubship hub", summary="A Hugging Face Hub-compatible model registry",
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.store = Store(data_dir, before_commit=_test_pause_before_commit())
@@ -108,7 +89,9 @@ def create_app(data_dir: Path, *, token: str | None = None,
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for module in (routes_repos, routes_commit, routes_files, pages):
         app.include_router(module.router)
-    app.add_middleware(RawPathMiddleware)
+    # outermost last: log -> raw path -> body limit -> write guard -> routes
+    app.add_middleware(WriteGuardMiddleware, token=token, loopback_only=loopback_only)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(RawPathMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app

@@ -1,15 +1,21 @@
-"""What route handlers receive: the store, the caller's rights and the repo they name."""
+"""What route handlers receive: the store, the caller's rights, the repo they name and the
+JSON body (read only after the write guard has checked the token, and bounded)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, Request
+import orjson
+from fastapi import Depends, Request
 
 import hubship.hub.rawpath  # noqa: F401  (registers the `seg` and `rpath` route convertors)
-from hubship.hub.errors import RepoNotFound, Unauthorized
+from hubship.hub.errors import BadRequest, RepoNotFound
+from hubship.hub.guard import bearer_matches
 from hubship.hub.storage import Repo, Store
+
+# JSON bodies are small (a preupload of 256 files is about 0.5 MB); file contents travel in
+# commits and LFS uploads, which have limits of their own.
+MAX_JSON_BODY_BYTES = 4 * 1024 * 1024
 
 
 def get_store(request: Request) -> Store:
@@ -21,16 +27,7 @@ def is_authorized(request: Request) -> bool:
     token: str | None = request.app.state.token
     if token is None:
         return True
-    given = request.headers.get("authorization", "")
-    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
-
-
-def require_write(request: Request) -> None:
-    if not is_authorized(request):
-        raise Unauthorized(
-            "this hub needs its token for writes: pass token=... to HfApi or set HF_TOKEN "
-            "to the value given to `hubship hub --token`"
-        )
+    return bearer_matches(request.headers.get("authorization", "").encode("latin-1"), token)
 
 
 def readable_repo(namespace: str, name: str, request: Request) -> Repo:
@@ -41,7 +38,29 @@ def readable_repo(namespace: str, name: str, request: Request) -> Repo:
     return repo
 
 
+async def read_body(request: Request, limit: int = MAX_JSON_BODY_BYTES) -> bytes:
+    """The whole body, refused (400) as soon as it passes `limit` bytes, chunked or not."""
+    chunks, received = [], 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise BadRequest(f"the request body is over {limit} bytes, the largest this route "
+                             "accepts")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request) -> Any:
+    """The JSON body (None when empty), at most MAX_JSON_BODY_BYTES."""
+    raw = await read_body(request)
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"malformed request: the body is not valid JSON ({exc})") from None
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 ReadableRepo = Annotated[Repo, Depends(readable_repo)]
-WriteAccess = Depends(require_write)
-JsonBody = Annotated[Any, Body()]
+JsonBody = Annotated[Any, Depends(json_body)]

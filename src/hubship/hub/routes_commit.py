@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from hubship.hub.commit_body import parse_commit
-from hubship.hub.deps import JsonBody, ReadableRepo, StoreDep, WriteAccess
+from hubship.hub.deps import JsonBody, ReadableRepo, StoreDep
 from hubship.hub.errors import BadRequest
 from hubship.hub.routes_repos import REPO
 from hubship.hub.storage import Commit, Repo, Store
@@ -19,9 +19,9 @@ router = APIRouter()
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
 
 
-@router.post(REPO + "/preupload/{revision:seg}", dependencies=[WriteAccess])
+@router.post(REPO + "/preupload/{revision:seg}")
 def preupload(repo: ReadableRepo, store: StoreDep, revision: str,
-              body: JsonBody = None) -> dict[str, Any]:
+              body: JsonBody) -> dict[str, Any]:
     """Upload mode per file: always "regular" (content inline in the commit, never LFS/Xet),
     with the remote file's git oid so the client can leave out unchanged files."""
     files = body.get("files") if isinstance(body, dict) else None
@@ -41,24 +41,17 @@ def preupload(repo: ReadableRepo, store: StoreDep, revision: str,
     return {"files": answer, "commitOid": sha}
 
 
-@router.post(REPO + "/commit/{revision:seg}", dependencies=[WriteAccess])
+@router.post(REPO + "/commit/{revision:seg}")
 async def commit(repo: ReadableRepo, store: StoreDep, revision: str,
                  request: Request) -> dict[str, Any]:
     """Create one commit from an NDJSON body: a header line, then one line per operation
     (`file`, `deletedFile`, `deletedFolder`). All or nothing; 412 on a stale `parentCommit`."""
     if request.query_params.get("create_pr") in ("1", "true", "True"):
         raise BadRequest("this hub has no pull requests: commit to a branch instead")
-    limit: int = request.app.state.max_body_bytes
+    # the body limit (--max-body-bytes) is enforced as the chunks arrive (BodyLimitMiddleware)
     body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
     try:
-        received = 0
         async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise BadRequest(
-                    f"the commit body is over the hub's limit of {limit} bytes; split it into "
-                    "several commits or start the hub with a larger --max-body-bytes"
-                )
             body.write(chunk)
         body.seek(0)
         new_commit = await run_in_threadpool(_commit_from_body, store, repo, revision, body)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from hubship.hub.deps import ReadableRepo, StoreDep
+from hubship.hub.deps import ReadableRepo, StoreDep, read_body
 from hubship.hub.errors import BadRequest, EntryNotFound
 from hubship.hub.routes_repos import REPO
 from hubship.hub.serialize import commit_entry, file_entry, folder_entry
@@ -99,16 +100,17 @@ async def _requested_paths(request: Request) -> list[str]:
     """The `paths` of a paths-info request, sent as a form (what the client does) or as JSON
     `{"paths": [...], "expand": false}`. `expand` is checked, then ignored: this hub has no
     per-file last commit or security scan to add."""
+    raw = await read_body(request)
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            body = json_object(await request.json())
-        except ValueError:
+            body = json_object(orjson.loads(raw))
+        except orjson.JSONDecodeError:
             raise BadRequest('the body must be JSON {"paths": [...]}') from None
         paths, expand = body.get("paths", []), body.get("expand", False)
         if isinstance(paths, str):
             paths = [paths]
     else:
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        form = parse_qs(raw.decode("utf-8", "replace"))
         paths, expand = form.get("paths", []), form.get("expand", ["false"])[-1].lower()
         expand = {"true": True, "1": True, "false": False, "0": False}.get(expand, expand)
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):

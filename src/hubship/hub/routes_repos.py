@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from hubship.hub.deps import JsonBody, ReadableRepo, StoreDep, WriteAccess, readable_repo
+from hubship.hub.deps import JsonBody, ReadableRepo, StoreDep, readable_repo
 from hubship.hub.errors import BadRequest, Conflict, Forbidden
 from hubship.hub.serialize import ref_entry, repo_info
 from hubship.hub.storage import DEFAULT_BRANCH, Repo, Store
@@ -47,8 +47,8 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.post("/api/repos/create", dependencies=[WriteAccess])
-def create_repo(request: Request, store: StoreDep, body: JsonBody = None) -> dict[str, str]:
+@router.post("/api/repos/create")
+def create_repo(request: Request, store: StoreDep, body: JsonBody) -> dict[str, str]:
     """Create a model repo (409 if it exists)."""
     body = json_object(body)
     _check_model_type(body)
@@ -64,8 +64,8 @@ def create_repo(request: Request, store: StoreDep, body: JsonBody = None) -> dic
     return {"url": url, "name": repo.repo_id, "id": f"{repo.id:024x}"}
 
 
-@router.delete("/api/repos/delete", dependencies=[WriteAccess])
-def delete_repo(request: Request, store: StoreDep, body: JsonBody = None) -> dict[str, str]:
+@router.delete("/api/repos/delete")
+def delete_repo(request: Request, store: StoreDep, body: JsonBody) -> dict[str, str]:
     """Delete a model repo and its history (the blobs stay, unreferenced)."""
     body = json_object(body)
     _check_model_type(body)
@@ -93,8 +93,8 @@ def model_info_at(repo: ReadableRepo, store: StoreDep, revision: str) -> dict[st
     return _info(store, repo, revision)
 
 
-@router.put(REPO + "/settings", dependencies=[WriteAccess])
-def update_settings(repo: ReadableRepo, store: StoreDep, body: JsonBody = None) -> dict:
+@router.put(REPO + "/settings")
+def update_settings(repo: ReadableRepo, store: StoreDep, body: JsonBody) -> dict:
     """Change a repo's visibility (`private` or `visibility`)."""
     private = _requested_privacy(json_object(body))
     if private is not None:
@@ -103,7 +103,7 @@ def update_settings(repo: ReadableRepo, store: StoreDep, body: JsonBody = None) 
 
 
 @router.post("/api/validate-yaml")
-def validate_yaml(body: JsonBody = None) -> dict[str, Any]:
+def validate_yaml(body: JsonBody) -> dict[str, Any]:
     """Model-card metadata check the client runs before committing a README.md."""
     return {"errors": [], "warnings": []}
 
@@ -120,9 +120,9 @@ def list_refs(repo: ReadableRepo, store: StoreDep) -> dict[str, Any]:
     }
 
 
-@router.post(REPO + "/branch/{branch:seg}", dependencies=[WriteAccess])
+@router.post(REPO + "/branch/{branch:seg}")
 def create_branch(repo: ReadableRepo, store: StoreDep, branch: str,
-                  body: JsonBody = None) -> dict:
+                  body: JsonBody) -> dict:
     """Create a branch at `startingPoint` (default: the head of main); 409 if it exists."""
     body = json_object({} if body is None else body)
     check_ref_name(branch, "branch")
@@ -131,7 +131,7 @@ def create_branch(repo: ReadableRepo, store: StoreDep, branch: str,
     return {}
 
 
-@router.delete(REPO + "/branch/{branch:seg}", dependencies=[WriteAccess])
+@router.delete(REPO + "/branch/{branch:seg}")
 def delete_branch(repo: ReadableRepo, store: StoreDep, branch: str) -> dict:
     """Delete a branch (not main)."""
     if branch == DEFAULT_BRANCH:
@@ -140,9 +140,9 @@ def delete_branch(repo: ReadableRepo, store: StoreDep, branch: str) -> dict:
     return {}
 
 
-@router.post(REPO + "/tag/{revision:seg}", dependencies=[WriteAccess])
+@router.post(REPO + "/tag/{revision:seg}")
 def create_tag(repo: ReadableRepo, store: StoreDep, revision: str,
-               body: JsonBody = None) -> dict:
+               body: JsonBody) -> dict:
     """Tag the commit `revision` resolves to; 409 if the tag exists."""
     body = json_object(body)
     tag = check_ref_name(body.get("tag"), "tag")
@@ -152,7 +152,7 @@ def create_tag(repo: ReadableRepo, store: StoreDep, revision: str,
     return {}
 
 
-@router.delete(REPO + "/tag/{tag:seg}", dependencies=[WriteAccess])
+@router.delete(REPO + "/tag/{tag:seg}")
 def delete_tag(repo: ReadableRepo, store: StoreDep, tag: str) -> dict:
     """Delete a tag (the commit stays)."""
     store.delete_ref(repo, "tag", tag)

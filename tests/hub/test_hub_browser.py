@@ -1,0 +1,80 @@
+"""A web page on another origin cannot write to a tokenless hub, in a real browser (Debian's
+headless Chromium): the page's requests reach the hub and are refused."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from hubship.services import free_port
+
+CHROMIUM = next((Path(p) for p in (os.environ.get("HUBSHIP_CHROMIUM"), "/usr/bin/chromium",
+                                   "/usr/bin/google-chrome") if p and Path(p).is_file()), None)
+REPO = "team/models"
+ATTACK = """<!doctype html><html><body>
+<form id=form method=POST enctype="text/plain" action="{hub}/api/models/{repo}/commit/main">
+<input type=hidden name='{{"key":"header","value":{{"summary":"form","x":"' value='"}}}}'>
+</form>
+<script>
+const url = "{hub}/api/models/{repo}/commit/main";
+const body = '{{"key":"header","value":{{"summary":"from a web page"}}}}\\n';
+window.attack = Promise.allSettled([
+  fetch(url, {{method: "POST", mode: "no-cors", body}}),                      // text/plain
+  fetch(url, {{method: "POST", mode: "no-cors", body: new Blob([body])}}),    // no type
+  fetch("{hub}/api/repos/create", {{method: "POST", mode: "no-cors",
+        body: '{{"organization": "evil", "name": "repo"}}'}}),
+]).then(() => "done");
+</script></body></html>"""
+
+
+def _serve(page: str) -> tuple[http.server.HTTPServer, str]:
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    port = free_port()
+    server = http.server.HTTPServer(("127.0.0.1", port), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{port}/"
+
+
+def test_a_page_on_another_origin_cannot_commit_to_a_tokenless_hub(start_hub, api_for):
+    if CHROMIUM is None or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    hub = start_hub()
+    api = api_for(hub.url, False)
+    api.create_repo(REPO)
+    before = api.list_repo_commits(REPO)
+    server, page_url = _serve(ATTACK.format(hub=hub.url, repo=REPO))
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
+            page = browser.new_page()
+            page.goto(page_url)
+            assert page.evaluate("window.attack") == "done"
+            with page.expect_navigation():
+                page.evaluate("document.getElementById('form').submit()")
+            browser.close()
+    finally:
+        server.shutdown()
+
+    assert api.list_repo_commits(REPO) == before
+    assert not api.repo_exists("evil/repo")
+    log = Path(hub.log_path).read_text()
+    # the browser did send them (so the hub, not the browser, refused them)
+    assert log.count(f"POST /api/models/{REPO}/commit/main 403") == 3, log
+    assert "POST /api/repos/create 403" in log
