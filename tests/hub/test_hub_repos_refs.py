@@ -158,3 +158,30 @@ def test_paths_info_and_file_exists(hf_api, repo_id):
     assert info[0].size == 3
     assert hf_api.file_exists(repo_id, "dir/a.txt")
     assert not hf_api.file_exists(repo_id, "dir/b.txt")
+
+
+def test_ref_names_that_would_be_ambiguous_are_refused(hf_api, repo_id):
+    from huggingface_hub.errors import BadRequestError
+
+    hf_api.create_repo(repo_id)
+    first = hf_api.upload_file(path_or_fileobj=b"1", path_in_repo="f.txt", repo_id=repo_id)
+    hf_api.create_tag(repo_id, tag="v1")
+    hf_api.create_branch(repo_id, branch="dev")
+    hf_api.upload_file(path_or_fileobj=b"2", path_in_repo="f.txt", repo_id=repo_id)
+    refs_before = hf_api.list_repo_refs(repo_id)
+
+    refused = [
+        (lambda: hf_api.create_branch(repo_id, branch="v1"), "a tag of that name"),
+        (lambda: hf_api.create_branch(repo_id, branch="v1", exist_ok=True), "a tag of that"),
+        (lambda: hf_api.create_tag(repo_id, tag="main"), "a branch of that name"),
+        (lambda: hf_api.create_tag(repo_id, tag="dev", exist_ok=True), "a branch of that"),
+        (lambda: hf_api.create_branch(repo_id, branch="HEAD"), "reserves"),
+        (lambda: hf_api.create_tag(repo_id, tag="HEAD"), "reserves"),
+    ]
+    for call, message in refused:
+        with pytest.raises(BadRequestError, match=message):
+            call()
+
+    assert hf_api.list_repo_refs(repo_id) == refs_before
+    # MODEL_REVISION=v1 still means the tag
+    assert hf_api.model_info(repo_id, revision="v1").sha == first.oid

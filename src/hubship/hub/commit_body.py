@@ -15,7 +15,7 @@ import orjson
 
 from hubship.hub.blobs import Staging
 from hubship.hub.errors import BadRequest
-from hubship.hub.storage import AddFile, DeleteFile, DeleteFolder, Operation
+from hubship.hub.records import AddFile, DeleteFile, DeleteFolder, Operation
 from hubship.hub.validation import check_repo_path, is_full_sha
 
 

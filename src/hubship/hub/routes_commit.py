@@ -67,11 +67,19 @@ async def commit(repo: ReadableRepo, store: StoreDep, revision: str,
 
 
 def _commit_from_body(store: Store, repo: Repo, branch: str, body: IO[bytes]) -> Commit:
-    """Stage the body's files, publish the blobs, then commit (in a worker thread)."""
+    """Stage the body's files, publish the blobs, then commit (in a worker thread). A refused
+    commit (412, a clash, a failed write) takes its blobs with it, unless another commit
+    references them or another request has them pinned."""
     with store.blobs.staging() as staging:
         header, operations = parse_commit(body, staging)
         staging.publish()
-        return store.commit(
-            repo, branch, operations, title=header.summary, message=header.description,
-            parent=header.parent_commit,
-        )
+        try:
+            return store.commit(
+                repo, branch, operations, title=header.summary, message=header.description,
+                parent=header.parent_commit,
+            )
+        except BaseException:
+            mine = staging.pinned
+            staging.release()
+            store.collect_garbage(mine)
+            raise

@@ -8,29 +8,41 @@ two writers on the same parent leave exactly one new commit; the other gets 412.
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-
-import orjson
 
 from hubship.hub.blobs import BlobStore
 from hubship.hub.errors import (
     BadRequest,
     Conflict,
-    EntryNotFound,
     PreconditionFailed,
     RepoNotFound,
     RevisionNotFound,
 )
+from hubship.hub.records import (
+    AUTHOR,
+    AddFile,
+    Commit,
+    DeleteFile,
+    DeleteFolder,
+    FileEntry,
+    Operation,
+    Ref,
+    Repo,
+    apply_operation,
+    commit_oid,
+    tree_oid,
+    utc_now,
+)
 from hubship.hub.validation import is_full_sha
 
-AUTHOR = "hubship"
+__all__ = ["AddFile", "Commit", "DeleteFile", "DeleteFolder", "FileEntry", "Operation", "Ref",
+           "Repo", "Store", "tree_oid", "DEFAULT_BRANCH"]
 DEFAULT_BRANCH = "main"
+log = logging.getLogger("hubship.hub")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS repos (
@@ -48,87 +60,8 @@ CREATE TABLE IF NOT EXISTS refs (
     repo_id INTEGER NOT NULL REFERENCES repos (id) ON DELETE CASCADE,
     kind TEXT NOT NULL CHECK (kind IN ('branch', 'tag')), name TEXT NOT NULL,
     target TEXT NOT NULL, message TEXT, PRIMARY KEY (repo_id, kind, name));
+CREATE INDEX IF NOT EXISTS files_by_blob ON files (blob_oid);
 """
-
-
-def utc_now() -> str:
-    """Now, as the Hub writes dates: ISO 8601 with milliseconds and a trailing Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-@dataclass(frozen=True)
-class Repo:
-    id: int
-    namespace: str
-    name: str
-    private: bool
-    created_at: str
-
-    @property
-    def repo_id(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-
-@dataclass(frozen=True)
-class Commit:
-    oid: str
-    parent: str | None
-    title: str
-    message: str
-    author: str
-    created_at: str
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    path: str
-    oid: str
-    size: int
-
-
-@dataclass(frozen=True)
-class Ref:
-    kind: str  # "branch" or "tag"
-    name: str
-    target: str
-
-
-@dataclass(frozen=True)
-class AddFile:
-    path: str
-    oid: str
-    size: int
-
-
-@dataclass(frozen=True)
-class DeleteFile:
-    path: str
-
-
-@dataclass(frozen=True)
-class DeleteFolder:
-    path: str
-
-
-Operation = AddFile | DeleteFile | DeleteFolder
-
-
-def tree_oid(entries: Sequence[FileEntry]) -> str:
-    """A stable id for a set of files (a folder's `oid` in tree listings)."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    for entry in sorted(entries, key=lambda e: e.path):
-        digest.update(f"{entry.path}\0{entry.oid}\n".encode())
-    return digest.hexdigest()
-
-
-def _commit_oid(files: dict[str, FileEntry], parent: str | None, title: str, message: str,
-                created_at: str) -> str:
-    """The commit's id: a hash of everything it holds, JSON-encoded so that two different
-    commits never share an encoding. Equal ids mean equal commits (as in git)."""
-    fields = orjson.dumps(
-        [tree_oid(list(files.values())), parent, created_at, AUTHOR, title, message]
-    )
-    return hashlib.sha1(b"commit %d\0" % len(fields) + fields, usedforsecurity=False).hexdigest()
 
 
 class Store:
@@ -146,6 +79,9 @@ class Store:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        removed = self.collect_garbage()
+        if removed:
+            log.info("removed %d blobs no commit references", len(removed))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -168,6 +104,21 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    # -- garbage collection -------------------------------------------------------------
+
+    def referenced_blobs(self, candidates: Iterable[str] | None = None) -> set[str]:
+        """The blob oids some commit references (among `candidates`, or all)."""
+        with self._connect() as db:
+            if candidates is None:
+                return {r[0] for r in db.execute("SELECT DISTINCT blob_oid FROM files")}
+            return {oid for oid in candidates if db.execute(
+                "SELECT 1 FROM files WHERE blob_oid = ? LIMIT 1", (oid,)).fetchone()}
+
+    def collect_garbage(self, candidates: Iterable[str] | None = None) -> list[str]:
+        """Remove blobs no commit references and no request in flight has pinned (all, or
+        only `candidates`: a refused commit's). See hubship.hub.blobs."""
+        return self.blobs.collect(self.referenced_blobs, candidates)
 
     # -- repos --------------------------------------------------------------------------
 
@@ -301,7 +252,17 @@ class Store:
 
     def create_ref(self, repo: Repo, kind: str, name: str, target: str,
                    *, message: str | None = None) -> None:
+        """Create a branch or tag; Conflict if it exists, BadRequest if the other kind has the
+        name (a branch `v1` next to the tag `v1` would make `MODEL_REVISION=v1` ambiguous)."""
         with self._write() as db:
+            other = "tag" if kind == "branch" else "branch"
+            if db.execute("SELECT 1 FROM refs WHERE repo_id = ? AND kind = ? AND name = ?",
+                          (repo.id, other, name)).fetchone():
+                raise BadRequest(
+                    f"cannot create the {kind} {name!r} in {repo.repo_id}: a {other} of that "
+                    f"name exists, and the revision {name!r} would be ambiguous; pick another "
+                    "name"
+                )
             try:
                 db.execute(
                     "INSERT INTO refs (repo_id, kind, name, target, message) "
@@ -349,7 +310,7 @@ class Store:
                 )
             }
             for op in operations:
-                _apply(files, op, head)
+                apply_operation(files, op, head)
             oid = self._insert_commit(db, repo, files, head, title, message, now)
             db.execute(
                 "UPDATE refs SET target = ? "
@@ -364,7 +325,7 @@ class Store:
                        parent: str | None, title: str, message: str, now: str) -> str:
         """Store the commit and its files. An existing commit with this id is the same commit
         (e.g. made on two branches in the same millisecond): it is reused, as in git."""
-        oid = _commit_oid(files, parent, title, message, now)
+        oid = commit_oid(files, parent, title, message, now)
         inserted = db.execute(
             "INSERT OR IGNORE INTO commits "
             "(repo_id, oid, parent, title, message, author, created_at) "
@@ -377,29 +338,3 @@ class Store:
                 [(repo.id, oid, f.path, f.oid, f.size) for f in files.values()],
             )
         return oid
-
-
-def _apply(files: dict[str, FileEntry], op: Operation, head: str) -> None:
-    """Apply one operation to a commit's file map; a clash or a missing entry is an error."""
-    if isinstance(op, AddFile):
-        if any(p.startswith(op.path + "/") for p in files):
-            raise BadRequest(f"cannot add file {op.path!r}: a folder of that name exists")
-        parts = op.path.split("/")
-        for i in range(1, len(parts)):
-            if "/".join(parts[:i]) in files:
-                raise BadRequest(
-                    f"cannot add {op.path!r}: {'/'.join(parts[:i])!r} is a file, not a folder"
-                )
-        files[op.path] = FileEntry(op.path, op.oid, op.size)
-    elif isinstance(op, DeleteFile):
-        if files.pop(op.path, None) is None:
-            raise EntryNotFound(
-                f"A file with this name doesn't exist: {op.path!r} (to delete a folder, "
-                "end its path with '/')", commit=head,
-            )
-    else:
-        inside = [p for p in files if p.startswith(op.path + "/")]
-        if not inside:
-            raise EntryNotFound(f"No folder named {op.path!r} in the repo", commit=head)
-        for path in inside:
-            del files[path]

@@ -15,6 +15,7 @@ from hubship.hub.errors import BadRequest
 MAX_PATH_LENGTH = 1024
 MAX_REF_LENGTH = 200
 RESERVED_NAMESPACES = frozenset({"api", "static", "resolve"})
+RESERVED_REF_NAMES = frozenset({"HEAD", "@"})
 
 _REPO_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?$")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -94,6 +95,8 @@ def check_ref_name(value: object, what: str) -> str:
         )
     if is_full_sha(value):
         raise BadRequest(f"invalid {what} name {value!r}: it looks like a commit sha")
+    if value in RESERVED_REF_NAMES:
+        raise BadRequest(f"invalid {what} name {value!r}: git reserves it; pick another name")
     return value
 
 
