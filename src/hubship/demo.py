@@ -55,7 +55,8 @@ def load_demo_env(settings: Settings, console: Console) -> Settings:
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, from the first byte (it holds ADMIN_TOKEN)."""
+    """Write a file only its owner can read, from the first byte (it holds ADMIN_TOKEN and
+    the hub's HF_TOKEN)."""
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -77,7 +78,11 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         hub_port = _port(LOCAL_HUB_PORT)
-        hub = hub_service(home / "hub", port=hub_port, log_path=home / "hub.log")
+        # the demo's hub has a token of its own, so no web page can write to it; the
+        # publisher and the backend get it through HF_TOKEN, `hubship run` through demo.env
+        hub_token = secrets.token_urlsafe(32)
+        hub = hub_service(home / "hub", port=hub_port, token=hub_token,
+                          log_path=home / "hub.log")
         console.print(f"starting the local hub on {hub.url} (data in {home / 'hub'})",
                       markup=False)
         started.append(hub.start())
@@ -86,8 +91,9 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
         backend_port = _port(BACKEND_PORT)
         backend_url = f"http://127.0.0.1:{backend_port}"
         loop_env = {
-            "HF_ENDPOINT": hub.url, "HF_REPO_ID": settings.repo_id if settings.hf_repo_id
-            else "local/models", "HUBSHIP_HOME": str(home), "ADMIN_TOKEN": admin_token,
+            "HF_ENDPOINT": hub.url, "HF_TOKEN": hub_token,
+            "HF_REPO_ID": settings.repo_id if settings.hf_repo_id else "local/models",
+            "HUBSHIP_HOME": str(home), "ADMIN_TOKEN": admin_token,
             "BACKEND_URL": backend_url, "DEPLOY_TARGET": "webhook",
         }
         loop_settings = Settings.load(**{k.lower(): v for k, v in loop_env.items()},

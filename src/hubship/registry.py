@@ -103,7 +103,11 @@ class Registry:
 
             url = ensure_local_hub(settings.local_hub_dir, port=LOCAL_HUB_PORT)
             say(console, f"using the embedded local hub at {url}")
-            token = False  # never send a token stored on this machine to the local hub
+        if _is_loopback(settings.endpoint):
+            # a hub on this machine (the embedded one, the demo's) gets the token configured
+            # for it (HF_TOKEN: the demo's own, from demo.env) or none at all: never one the
+            # client would find stored on this machine (`hf auth login` for huggingface.co)
+            token = settings.token or False
         api = HfApi(endpoint=settings.endpoint, token=token)
         # one cache per hub: the client's cache layout ignores the endpoint (same repo id on two
         # hubs would share a folder)
@@ -251,6 +255,12 @@ class Registry:
     def _token(self) -> str | None:
         token = getattr(self.api, "token", None)
         return token if isinstance(token, str) else None
+
+
+def _is_loopback(endpoint: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _never_sent(exc: BaseException) -> bool:

@@ -85,6 +85,12 @@ def test_demo_runs_the_loop_then_hubship_run_ships_v2_and_ctrl_c_stops_everythin
         assert page.status_code == 200 and "<script" in page.text
         assert httpx.get(f"{urls['frontend']}/api/version").json()["sha"] == v1["sha"]
         assert httpx.get(f"{urls['hub']}/api/health").status_code == 200
+        # the demo's hub has a token of its own, kept in demo.env and never printed
+        token = re.search(r"^HF_TOKEN=(.+)$", (tmp_path / "home" / "demo.env").read_text(),
+                          flags=re.M).group(1)
+        anonymous = httpx.post(f"{urls['hub']}/api/repos/create",
+                               json={"organization": "web", "name": "page"})
+        assert anonymous.status_code == 401
 
         train = project / "models" / "train.py"
         train.write_text(re.sub(r"^BODY_MASS_ALPHA = .*$", "BODY_MASS_ALPHA = 0.5",
@@ -98,6 +104,7 @@ def test_demo_runs_the_loop_then_hubship_run_ships_v2_and_ctrl_c_stops_everythin
 
         assert demo.interrupt() == 0
         assert "stopped: frontend, backend, hub" in "\n".join(demo.output)
+        assert token not in "\n".join(demo.output) + run.stdout + run.stderr
         for url in urls.values():
             assert not is_up(url), f"{url} still answers after Ctrl-C"
     finally:
