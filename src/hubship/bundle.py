@@ -15,6 +15,12 @@ a failure leaves the previous release as it was.
 Same inputs give the same bytes: the pickled model and the parquet holdout set depend only on
 the fitted model and the data; only `created_at` in the manifest changes between runs (set
 SOURCE_DATE_EPOCH to pin it too).
+
+`format="skops"` saves a model with `skops.io` instead of joblib (`models/<name>.skops`): the
+backend then builds it from an allow-list of types in its own configuration instead of
+unpickling it. skops names its members by `id()` and stamps the zip with the time, so the
+file is rewritten canonically (members renamed in schema order, fixed timestamps): the same
+model gives the same bytes, and an unchanged release stays unchanged.
 """
 
 from __future__ import annotations
@@ -45,10 +51,12 @@ from hubship.bundle_checks import (
 from hubship.errors import BundleError
 from hubship.manifest import (
     MANIFEST_FILE,
+    MODEL_FORMATS,
     MODEL_NAME,
     FileRef,
     Manifest,
     ModelEntry,
+    ModelFormat,
     PrimaryMetric,
     Source,
     Task,
@@ -122,8 +130,12 @@ class Bundle:
         tolerance: float = 0.0,
         metrics: Sequence[str] | None = None,
         unit: str | None = None,
+        format: ModelFormat = "joblib",
     ) -> ModelEntry:
-        """Check and stage one fitted model; raises BundleError naming the model and problem."""
+        """Check and stage one fitted model; raises BundleError naming the model and problem.
+
+        `format`: "joblib" (a pickle, the default) or "skops" (see the module doc).
+        """
         if not isinstance(name, str) or not MODEL_NAME.fullmatch(name):
             raise BundleError(
                 f"invalid model name {name!r}",
@@ -134,11 +146,14 @@ class Bundle:
                 f"model {name!r} was already added to this bundle",
                 hint="give every model its own name",
             )
+        if format not in MODEL_FORMATS:
+            raise BundleError(f"model {name!r}: unknown format {format!r}",
+                              hint="use format='joblib' (the default) or format='skops'")
         try:
             staged = self._stage(
                 name, model, X_train=X_train, X_holdout=X_holdout, y_holdout=y_holdout,
                 task=task, primary_metric=primary_metric, tolerance=tolerance,
-                metric_names=metrics, unit=unit,
+                metric_names=metrics, unit=unit, format=format,
             )
         except Problem as problem:
             raise BundleError(f"model {name!r}: {problem.message}", hint=problem.hint) from None
@@ -148,7 +163,7 @@ class Bundle:
     def _stage(
         self, name: str, model: Any, *, X_train: Any, X_holdout: Any, y_holdout: Any,
         task: str, primary_metric: str, tolerance: float, metric_names: Sequence[str] | None,
-        unit: str | None,
+        unit: str | None, format: ModelFormat,
     ) -> _Staged:
         if task not in TASKS:
             raise Problem(f"unknown task {task!r}", "use task='classification' or 'regression'")
@@ -163,7 +178,7 @@ class Bundle:
         except ValueError as exc:
             raise Problem(f"X_train: {exc}", "fix the training frame's columns") from None
 
-        model_bytes = _pickle(model)
+        model_bytes = _skops(model) if format == "skops" else _pickle(model)
         holdout_bytes = holdout.holdout_bytes(X_holdout, y_holdout, target=target)
         # Score on the holdout exactly as saved: the numbers anyone re-scoring will get.
         X_saved, y_saved = holdout.read_holdout_bytes(holdout_bytes, target=target)
@@ -174,7 +189,7 @@ class Bundle:
                           "check the holdout set matches what the model was trained on") from None
         try:
             entry = ModelEntry(
-                file=model_file(name),
+                file=model_file(name, format),
                 sha256=hashlib.sha256(model_bytes).hexdigest(),
                 size=len(model_bytes),
                 task=task,
@@ -211,7 +226,7 @@ class Bundle:
             created_at=provenance.created_at(),
             source=self.source or provenance.git_source(root),
             data=data,
-            environment=provenance.environment(),
+            environment=_environment(self.entries),
             models=self.entries,
         )
 
@@ -263,6 +278,68 @@ def _pickle(model: Any) -> bytes:
                       "replace lambdas and local functions in the pipeline with named "
                       "module-level functions") from None
     return buffer.getvalue()
+
+
+def _skops(model: Any) -> bytes:
+    """The model as a canonical skops file, checked to load back (a lambda dumps but never
+    loads). Loading it back here trusts every type it holds: it is this process's own model."""
+    import skops.io
+
+    try:
+        data = _canonical_skops(skops.io.dumps(model))
+        skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
+    except Exception as exc:  # skops raises many types (TypeError, AttributeError, ...)
+        raise Problem(f"cannot be saved with skops: {type(exc).__name__}: {exc}",
+                      "replace lambdas and local functions with named module-level ones, or "
+                      "save this model with format='joblib'") from None
+    return data
+
+
+def _canonical_skops(data: bytes) -> bytes:
+    """The same skops file with ids renumbered in schema order and fixed zip timestamps."""
+    import json
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    arrays = set(source.namelist()) - {"schema.json"}
+    schema = json.loads(source.read("schema.json"))
+    ids: dict[int, int] = {}
+    files: dict[str, str] = {}
+
+    def renumber(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    node[key] = ids.setdefault(value, len(ids))
+                elif key == "file" and value in arrays:
+                    node[key] = files.setdefault(value, f"{len(files)}.npy")
+                else:
+                    renumber(value)
+        elif isinstance(node, list):
+            for value in node:
+                renumber(value)
+
+    renumber(schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        members = [("schema.json", json.dumps(schema).encode())]
+        members += [(new, source.read(old)) for old, new in files.items()]
+        for name, content in members:
+            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), content)
+    return out.getvalue()
+
+
+def _environment(entries: dict[str, ModelEntry]) -> Any:
+    """Python and package versions, with the packages the models' own classes come from
+    (xgboost, skops, ...): the backend refuses to load them under other versions."""
+    from hubship.release import estimator_distributions
+
+    environment = provenance.environment()
+    packages = dict(environment.packages)
+    for entry in entries.values():
+        for distribution in sorted(estimator_distributions(entry)):
+            packages.setdefault(distribution, provenance.package_version(distribution))
+    return environment.model_copy(update={"packages": packages})
 
 
 def _check_replaceable(out_dir: Path) -> None:

@@ -9,6 +9,7 @@ saved without a timestamp or version stamp, so an unchanged release gives identi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hubship.manifest import CARD_FILE, Manifest, ModelEntry
 
@@ -29,20 +30,22 @@ def write_card(
     previous: Manifest | None = None,
     gate_markdown: str | None = None,
 ) -> list[str]:
-    """Write README.md and the plots for `manifest` (files verified in `release_dir`).
+    """Write README.md and the plots for `manifest`, drawn from the models in `release_dir`.
 
-    Returns the written paths, relative to `out_dir`.
+    `release_dir` is the publisher's private staged copy, checked before it was staged (a
+    rollback's target: signature included); it is read through `hubship.release` again, so a
+    model from another scikit-learn is never loaded (IncompatibleRelease). Returns the
+    written paths, relative to `out_dir`.
     """
-    from hubship.loader import check_sklearn
+    from hubship.release import LOCAL, check
 
     out_dir = Path(out_dir)
-    # a pickle from another scikit-learn is never loaded (IncompatibleRelease)
-    check_sklearn(manifest, allow_mismatch=False, origin=f"the release in {release_dir}")
+    checked = check(release_dir, LOCAL, origin=f"the release in {release_dir}")
     written = []
     for name, entry in manifest.models.items():
         target = out_dir / plot_path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        draw_plot(entry, release_dir, target, title=name)
+        draw_plot(entry, checked.load(name), release_dir, target, title=name)
         written.append(plot_path(name))
     text = render_card(manifest, repo_id=repo_id, previous=previous, gate_markdown=gate_markdown)
     (out_dir / CARD_FILE).write_text(text, encoding="utf-8")
@@ -87,8 +90,9 @@ def render_card(
         parts += [f"> **Rollback**: this release restores the models of `{manifest.restores}`.",
                   ""]
     parts += ["scikit-learn models published by hubship as one atomic release. "
-              "Load one with `joblib.load(\"models/<name>.joblib\")` after checking its "
-              "sha256 against `manifest.json`.", ""]
+              "Load one with `hubship.release.open_release`, which checks the signature "
+              "(`manifest.sig`, when signed) and every sha256 in `manifest.json` before it "
+              "loads a model.", ""]
     parts += ["## Models and metrics", "", _metrics_table(manifest, previous), ""]
     if gate_markdown:
         parts += ["## Gate (champion vs challenger, scored at publish)", "", gate_markdown, ""]
@@ -165,13 +169,9 @@ def _provenance(manifest: Manifest) -> list[str]:
     return lines
 
 
-def draw_plot(entry: ModelEntry, release_dir: Path, target: Path, *, title: str) -> None:
-    """Confusion matrix (classifier) or predicted vs actual (regressor) on the holdout set.
-
-    The caller has verified the model file's sha256 and the release's scikit-learn version
-    (`write_card` does the latter) before this unpickles it.
-    """
-    import joblib
+def draw_plot(entry: ModelEntry, model: Any, release_dir: Path, target: Path, *,
+              title: str) -> None:
+    """Confusion matrix (classifier) or predicted vs actual (regressor) on the holdout set."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -179,7 +179,6 @@ def draw_plot(entry: ModelEntry, release_dir: Path, target: Path, *, title: str)
 
     from hubship.holdout import read_holdout
 
-    model = joblib.load(Path(release_dir) / entry.file)
     X, actual = read_holdout(Path(release_dir) / entry.holdout.file, target=entry.output.target)
     predicted = model.predict(X[[spec.name for spec in entry.inputs]])
     fig, ax = plt.subplots(figsize=(5, 4.5), dpi=100)

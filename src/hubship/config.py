@@ -46,9 +46,16 @@ class Settings(BaseSettings):
     )
     train_command: str = Field("python models/train.py", alias="HUBSHIP_TRAIN_COMMAND")
 
-    # Signing (a later step)
-    signing_key: SecretStr | None = Field(None, alias="HUBSHIP_SIGNING_KEY")
-    verify_key: str | None = Field(None, alias="HUBSHIP_VERIFY_KEY")
+    # Trust (hubship.signing, hubship.release): PEM text or the path of a PEM file
+    signing_key: SecretStr | None = Field(
+        None, alias="HUBSHIP_SIGNING_KEY",
+        description="ECDSA private key the publisher signs releases with (`hubship keygen`)")
+    verify_key: str | None = Field(
+        None, alias="HUBSHIP_VERIFY_KEY",
+        description="public key the backend (and the publisher) verify releases with")
+    skops_trusted: str = Field(
+        "numpy.dtype", alias="HUBSHIP_SKOPS_TRUSTED",
+        description="comma-separated types a skops model may hold beyond skops' own defaults")
 
     # Backend
     admin_token: SecretStr | None = None
@@ -162,6 +169,10 @@ class Settings(BaseSettings):
                 "HF_TOKEN secret (GitHub: Settings > Secrets and variables > Actions)",
             )
         return self.token
+
+    @property
+    def skops_trusted_types(self) -> tuple[str, ...]:
+        return tuple(t.strip() for t in self.skops_trusted.split(",") if t.strip())
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -6,6 +6,8 @@
     ├── BundleError              training output cannot be saved as asked (ValueError)
     ├── TrainingError            the training command failed or wrote no release
     ├── IntegrityError           a file's sha256 or signature does not match its manifest
+    │   ├── SignatureError       the release is unsigned, or its signature does not check out
+    │   └── UntrustedTypes       a skops model names a type the configuration does not trust
     ├── RegistryError            a Hub call failed
     │   ├── HubUnreachableError  the Hub did not answer, or failed with a 5xx (ConnectionError)
     │   ├── RepoNotFound         the model repo does not exist or is hidden (LookupError)
@@ -59,6 +61,14 @@ class TrainingError(HubshipError):
 
 class IntegrityError(HubshipError):
     pass
+
+
+class SignatureError(IntegrityError):
+    """manifest.sig is missing, malformed, made with another key, or does not cover the files."""
+
+
+class UntrustedTypes(IntegrityError):
+    """A skops model names types outside HUBSHIP_SKOPS_TRUSTED; nothing of it was built."""
 
 
 class RegistryError(HubshipError):

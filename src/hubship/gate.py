@@ -2,8 +2,13 @@
 
 `gate(champion_dir, challenger_dir)` is a pure function over two release directories. Both
 models are scored here, on the challenger's holdout set, with the model's primary metric: the
-metrics written in the challenger's manifest are never trusted. Every file is checked against
-its sha256, and its scikit-learn version against the installed one, before it is unpickled.
+metrics written in the challenger's manifest are never trusted. Both releases are read through
+`hubship.release`: the champion's signature (with the publisher's key), every sha256 and the
+versions check out before anything is unpickled.
+
+A champion that fails its signature is never unpickled: the gate refuses (`ChampionUnverified`)
+unless the caller asks for `champion_unverified=<reason>` (the publisher's `--force`), and then
+every row compares against the champion's stored metrics and says why.
 
 A model in both releases is compared on ONE metric with the stricter of the two tolerances.
 When the champion cannot be scored here (the input schema changed, it was pickled under another
@@ -22,9 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from hubship.errors import HubshipError, IncompatibleRelease, IntegrityError, ManifestError
+from hubship.errors import (
+    HubshipError,
+    IncompatibleRelease,
+    IntegrityError,
+    ManifestError,
+    SignatureError,
+)
 from hubship.holdout import read_holdout
 from hubship.manifest import Manifest, ModelEntry, PrimaryMetric
+from hubship.release import LOCAL, CheckedRelease, Trust, check, version_problem
 
 Verdict = Literal["new", "better", "same", "worse", "removed", "incomparable"]
 REFUSING: frozenset[str] = frozenset({"worse", "incomparable", "removed"})
@@ -38,6 +50,10 @@ class GateError(HubshipError):
 
 class ChampionUnusable(GateError):
     """The champion release on the Hub cannot be read or fails its hashes."""
+
+
+class ChampionUnverified(ChampionUnusable):
+    """The champion's signature does not check out: it is never unpickled."""
 
 
 @dataclass(frozen=True)
@@ -122,29 +138,40 @@ def _fmt(value: float | None, *, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def gate(champion_dir: Path | None, challenger_dir: Path) -> GateReport:
+def gate(champion_dir: Path | None, challenger_dir: Path, *, trust: Trust = LOCAL,
+         champion_unverified: str | None = None) -> GateReport:
     """Score champion and challenger on the challenger's holdout sets; see the module doc.
 
-    Raises `ChampionUnusable` when the champion release cannot be read or fails its hashes
-    (only `--force` publishes past that), and `GateError` when the challenger cannot be scored.
+    `trust` verifies the champion (the challenger is this run's own training output).
+    Raises `ChampionUnverified` when the champion's signature fails, `ChampionUnusable` when
+    it cannot be read or fails its hashes (only `--force` publishes past those), and
+    `GateError` when the challenger cannot be scored.
     """
-    challenger = Manifest.read(challenger_dir)
-    challenger.verify_files(challenger_dir)
+    checked = check(challenger_dir, LOCAL, origin="the release to publish")
+    challenger = checked.manifest
     check_challenger_sklearn(challenger)
-    champion = _read_champion(champion_dir) if champion_dir is not None else None
-    mismatch = sklearn_mismatch(champion) if champion is not None else None
+    champion: CheckedRelease | None = None
+    if champion_dir is None:
+        old_models: dict[str, ModelEntry] = {}
+        mismatch = None
+    elif champion_unverified is not None:  # never unpickled: its stored metrics stand in
+        old_models, mismatch = _read_stored(champion_dir).models, champion_unverified
+    else:
+        champion = _read_champion(champion_dir, trust)
+        old_models = champion.manifest.models
+        mismatch = sklearn_mismatch(champion.manifest)
 
     rows: list[GateRow] = []
     for name, entry in challenger.models.items():
         X, y = _read_holdout(challenger_dir, name, entry)
-        challenger_score = _score_challenger(challenger_dir, name, entry, X, y)
-        old = champion.models.get(name) if champion else None
+        challenger_score = _score_challenger(checked, name, entry, X, y)
+        old = old_models.get(name)
         if old is None:
             rows.append(GateRow(name, entry.primary_metric.name, None, challenger_score, "new"))
             continue
         rows.append(_compare(name, old, entry, challenger_score, X, y,
-                             champion_dir=champion_dir, mismatch=mismatch))
-    for name, old in (champion.models.items() if champion else []):
+                             champion=champion, mismatch=mismatch))
+    for name, old in old_models.items():
         if name not in challenger.models:
             stored = old.metrics.get(old.primary_metric.name)
             rows.append(GateRow(name, old.primary_metric.name, stored, None, "removed",
@@ -154,7 +181,7 @@ def gate(champion_dir: Path | None, challenger_dir: Path) -> GateReport:
 
 def _compare(
     name: str, old: ModelEntry, new: ModelEntry, challenger_score: float, X, y, *,
-    champion_dir: Path, mismatch: str | None,
+    champion: CheckedRelease | None, mismatch: str | None,
 ) -> GateRow:
     """One model in both releases: compared on the same metric, or refused as incomparable."""
     metric = new.primary_metric.name
@@ -163,7 +190,7 @@ def _compare(
         return GateRow(name, metric, None, challenger_score, "incomparable",
                        f"cannot compare: primary metric changed from "
                        f"{old.primary_metric.name} to {metric}")
-    champion_score, note = _score_champion(champion_dir, old, new, X, y, metric=metric,
+    champion_score, note = _score_champion(champion, name, old, new, X, y, metric=metric,
                                            mismatch=mismatch)
     if champion_score is None:
         return GateRow(name, metric, None, challenger_score, "incomparable", note)
@@ -193,18 +220,19 @@ def _verdict(champion: float, challenger: float, rule: PrimaryMetric) -> Verdict
 
 
 def _score_champion(
-    champion_dir: Path, old: ModelEntry, new: ModelEntry, X, y, *, metric: str,
-    mismatch: str | None,
+    champion: CheckedRelease | None, name: str, old: ModelEntry, new: ModelEntry, X, y, *,
+    metric: str, mismatch: str | None,
 ) -> tuple[float | None, str]:
     """The champion's score on the new holdout set, or its stored metric (the published
-    record) when it cannot be scored here, with the reason in the note."""
-    if mismatch is not None:
-        reason = f"champion {mismatch}"  # never unpickle another scikit-learn's pickle
+    record) when it cannot be scored here, with the reason in the note. `champion` is None
+    when it must not be loaded at all (unverified: `mismatch` says why)."""
+    if mismatch is not None or champion is None:
+        reason = f"champion {mismatch}"  # unverified, or another scikit-learn's pickle
     elif not _can_score(old, new, X):
         reason = "schema changed"
     else:
         try:
-            model = _load(champion_dir, old)
+            model = champion.load(name)
         except Exception as exc:  # noqa: BLE001 - any unpickling failure: use the stored record
             reason = f"champion cannot be unpickled ({type(exc).__name__})"
         else:
@@ -225,33 +253,45 @@ def _can_score(old: ModelEntry, new: ModelEntry, X) -> bool:
     return all(spec.name in X.columns for spec in old.inputs)
 
 
-def _read_champion(champion_dir: Path) -> Manifest:
-    """The champion's manifest, its files verified; any problem is `ChampionUnusable`."""
+def _read_champion(champion_dir: Path, trust: Trust) -> CheckedRelease:
+    """The champion, checked by `hubship.release` (signature, hashes); `ChampionUnverified`
+    or `ChampionUnusable` otherwise."""
     try:
-        champion = Manifest.read(champion_dir)
-        champion.verify_files(champion_dir)
+        return check(champion_dir, trust, origin="the champion release")
+    except SignatureError as exc:
+        raise ChampionUnverified(
+            exc.message,
+            hint="publish with --force to replace it: the gate then compares against the "
+                 "champion's stored metrics and never loads its files (recorded as FORCED)",
+        ) from exc
     except (ManifestError, IntegrityError) as exc:
         raise ChampionUnusable(
             f"the champion release is unusable: {exc.message}",
             hint="repair or roll back the release on main, or publish with --force "
                  "(recorded as FORCED)",
         ) from exc
-    return champion
+
+
+def _read_stored(champion_dir: Path) -> Manifest:
+    """An unverified champion's manifest, for its stored metrics only."""
+    try:
+        return Manifest.read(champion_dir)
+    except ManifestError as exc:
+        raise ChampionUnusable(f"the champion release is unusable: {exc.message}") from exc
 
 
 def sklearn_mismatch(manifest: Manifest) -> str | None:
-    """"pickled with scikit-learn A, installed B" when the release's pickles must not be loaded
-    here (the backend's own check, `loader.check_sklearn`, decides), else None."""
+    """"pickled with scikit-learn A, installed B" (or another package's version problem) when
+    the release's models must not be loaded here (`release.version_problem` decides)."""
     import sklearn
 
-    from hubship.loader import check_sklearn
-
-    try:
-        check_sklearn(manifest, allow_mismatch=False, origin="release")
-    except IncompatibleRelease:
-        pickled = manifest.environment.packages.get("scikit-learn") or "(not recorded)"
+    problem = version_problem(manifest)
+    if problem is None:
+        return None
+    pickled = manifest.environment.packages.get("scikit-learn") or "(not recorded)"
+    if pickled != sklearn.__version__:
         return f"pickled with scikit-learn {pickled}, installed {sklearn.__version__}"
-    return None
+    return problem
 
 
 def check_challenger_sklearn(manifest: Manifest, *, origin: str = "the release to publish"
@@ -275,9 +315,9 @@ def _read_holdout(release_dir: Path, name: str, entry: ModelEntry):
                         hint="train again: the holdout set does not match the manifest") from None
 
 
-def _score_challenger(release_dir: Path, name: str, entry: ModelEntry, X, y) -> float:
+def _score_challenger(challenger: CheckedRelease, name: str, entry: ModelEntry, X, y) -> float:
     try:
-        return _score(_load(release_dir, entry), X, y, entry, metric=entry.primary_metric.name)
+        return _score(challenger.load(name), X, y, entry, metric=entry.primary_metric.name)
     except (ValueError, TypeError, KeyError) as exc:
         raise GateError(
             f"model {name!r} cannot be scored on its own holdout set "
@@ -285,13 +325,6 @@ def _score_challenger(release_dir: Path, name: str, entry: ModelEntry, X, y) -> 
             hint="check the model's inputs and primary metric in the training script, and "
                  "train again",
         ) from None
-
-
-def _load(release_dir: Path, entry: ModelEntry):
-    """Unpickle a model; its sha256 and scikit-learn version were checked by the caller."""
-    import joblib
-
-    return joblib.load(Path(release_dir) / entry.file)
 
 
 def _score(model, X, y, entry: ModelEntry, *, metric: str) -> float:

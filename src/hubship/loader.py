@@ -9,8 +9,10 @@ Decisions:
 - A revision or repo that does not exist is a configuration error and is raised, with no
   fallback: serving another release than the one asked for would be wrong. Only an unreachable
   Hub falls back.
-- Nothing is unpickled before every file matches its sha256 in the manifest and the manifest's
-  scikit-learn version equals the installed one (unless explicitly allowed, logged loudly).
+- Nothing is unpickled here: `hubship.release` loads a release after its signature (with
+  HUBSHIP_VERIFY_KEY), every sha256 and the scikit-learn version check out (a mismatch only
+  when explicitly allowed, logged loudly). The sha256 checks below only decide what to
+  download again.
 - A cached file that fails its hash is downloaded again (force_download) when the Hub answers;
   offline, that cached release is skipped.
 - The revision -> sha pointer in the cache (`refs/<revision>`) is written only after a release
@@ -46,6 +48,7 @@ from hubship.errors import (
 from hubship.hub_errors import BACKEND_HINTS, hub_error
 from hubship.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, ModelEntry, utcnow
 from hubship.registry import Registry, tag_name
+from hubship.release import CheckedRelease, Trust, open_release
 
 log = logging.getLogger("hubship.loader")
 
@@ -77,6 +80,7 @@ class ModelSet:
     manifest: Manifest
     models: Mapping[str, LoadedModel]
     path: Path
+    verified: bool = False  # its signature checked out against HUBSHIP_VERIFY_KEY
 
 
 # ---- a timeout on every Hub request ---------------------------------------------------------
@@ -187,54 +191,25 @@ def find_tag(settings: Settings, api: Any, sha: str, release: int | None) -> str
     return tag_name(numbers[-1]) if numbers else None
 
 
-# ---- verifying and unpickling a release directory ------------------------------------------
+# ---- verifying and loading a release directory (hubship.release) --------------------------
 
 
-def check_sklearn(manifest: Manifest, *, allow_mismatch: bool, origin: str) -> None:
-    """Refuse a release pickled under another scikit-learn (pickles across versions are unsafe)."""
-    import sklearn
-
-    wanted = manifest.environment.packages.get("scikit-learn")
-    if wanted == sklearn.__version__:
-        return
-    message = (
-        f"{origin}: models were pickled with scikit-learn {wanted or '(not recorded)'}, "
-        f"but scikit-learn {sklearn.__version__} is installed here"
-    )
-    if allow_mismatch:
-        log.warning("!!! %s; loading anyway because HUBSHIP_ALLOW_SKLEARN_MISMATCH is set. "
-                    "Predictions may be wrong or the process may crash. !!!", message)
-        return
-    raise IncompatibleRelease(
-        message,
-        hint="install the pinned requirements.txt the models were trained with, or set "
-        "HUBSHIP_ALLOW_SKLEARN_MISMATCH=1 to load anyway (unsafe)",
-    )
-
-
-def load_models(release_dir: Path, manifest: Manifest, settings: Settings, *, origin: str,
-                verified: bool = False) -> Mapping[str, LoadedModel]:
-    """Verify every file (unless the caller just did), check the scikit-learn version, then
-    unpickle each model."""
-    import joblib
-
-    if not verified:
-        manifest.verify_files(release_dir)
-    check_sklearn(manifest, allow_mismatch=settings.allow_sklearn_mismatch, origin=origin)
-    models = {
-        name: LoadedModel(name, entry, joblib.load(release_dir / entry.file))
-        for name, entry in manifest.models.items()
-    }
-    return MappingProxyType(models)
+def load_models(release_dir: Path, settings: Settings, *, origin: str
+                ) -> tuple[CheckedRelease, Mapping[str, LoadedModel]]:
+    """Signature (with a verify key), every sha256, versions, then each model; all or none."""
+    checked, estimators = open_release(release_dir, Trust.from_settings(settings), origin=origin)
+    models = {name: LoadedModel(name, checked.manifest.models[name], estimator)
+              for name, estimator in estimators.items()}
+    return checked, MappingProxyType(models)
 
 
 def _model_set(settings: Settings, *, revision: str, sha: str | None, tag: str | None,
-               source: Source, release_dir: Path, manifest: Manifest,
+               source: Source, checked: CheckedRelease,
                models: Mapping[str, LoadedModel]) -> ModelSet:
     return ModelSet(
         repo_id=settings.repo_id, revision=revision, sha=sha, tag=tag,
-        release=manifest.release, source=source, loaded_at=utcnow(), manifest=manifest,
-        models=models, path=release_dir,
+        release=checked.manifest.release, source=source, loaded_at=utcnow(),
+        manifest=checked.manifest, models=models, path=checked.path, verified=checked.verified,
     )
 
 
@@ -282,12 +257,12 @@ def load_from_hub(settings: Settings, *, api: Any, revision: str | None = None,
         manifest.verify_files(release_dir)
     except IntegrityError:
         _redownload_broken(settings, sha, release_dir, manifest)
-    models = load_models(release_dir, manifest, settings, origin=f"revision {revision} ({sha})",
-                         verified=True)
+    checked, models = load_models(release_dir, settings,
+                                  origin=f"revision {revision} ({sha})")
     _remember_revision(settings, revision, sha)
-    tag = find_tag(settings, api, sha, manifest.release)
+    tag = find_tag(settings, api, sha, checked.manifest.release)
     return _model_set(settings, revision=revision, sha=sha, tag=tag, source="hub",
-                      release_dir=release_dir, manifest=manifest, models=models)
+                      checked=checked, models=models)
 
 
 def load_from_cache(settings: Settings, *, revision: str | None = None) -> ModelSet:
@@ -303,15 +278,15 @@ def load_from_cache(settings: Settings, *, revision: str | None = None) -> Model
         ))
     except LocalEntryNotFoundError:
         raise ReleaseUnavailable(f"no cached release for revision {revision!r}") from None
-    manifest = Manifest.read(path)
     try:
-        models = load_models(path, manifest, settings, origin=f"cached {revision} ({path.name})")
+        checked, models = load_models(path, settings,
+                                      origin=f"cached {revision} ({path.name})")
     except IntegrityError as exc:
         log.warning("cached file rejected, not loading it: %s (the Hub is unreachable, so it "
                     "cannot be downloaded again)", exc.message)
         raise
     return _model_set(settings, revision=revision, sha=path.name, tag=None, source="cache",
-                      release_dir=path, manifest=manifest, models=models)
+                      checked=checked, models=models)
 
 
 def load_bundled(settings: Settings) -> ModelSet:
@@ -319,12 +294,11 @@ def load_bundled(settings: Settings) -> ModelSet:
     release_dir = settings.assets_dir
     if not (release_dir / MANIFEST_FILE).is_file():
         raise ReleaseUnavailable(f"no bundled release ({release_dir / MANIFEST_FILE} is missing)")
-    manifest = Manifest.read(release_dir)
-    models = load_models(release_dir, manifest, settings, origin=f"bundled {release_dir}")
-    tag = f"v{manifest.release}" if manifest.release else None
-    return _model_set(settings, revision=settings.model_revision, sha=None, tag=tag,
-                      source="bundled", release_dir=release_dir, manifest=manifest,
-                      models=models)
+    checked, models = load_models(release_dir, settings, origin=f"bundled {release_dir}")
+    release = checked.manifest.release
+    return _model_set(settings, revision=settings.model_revision, sha=None,
+                      tag=f"v{release}" if release else None, source="bundled",
+                      checked=checked, models=models)
 
 
 def load_release(settings: Settings, *, api: Any = None, revision: str | None = None

@@ -3,12 +3,14 @@
 A release is a directory (locally `backend/model_assets/`, on the Hub one commit) laid out as:
 
     manifest.json               this model, serialised
-    models/<name>.joblib        one fitted estimator per model
+    models/<name>.joblib        one fitted estimator per model (or <name>.skops: see below)
     holdout/<name>.parquet      the holdout set the gate scores on (features + target column)
     README.md, plots/*.png      the model card (added at publish)
     manifest.sig                signature (when a signing key is set)
 
-Every `file` in the manifest is a POSIX path relative to the release directory.
+Every `file` in the manifest is a POSIX path relative to the release directory. A model file's
+suffix names its format: `.joblib` (a pickle, the default) or `.skops` (skops.io, loaded with
+an allow-list of types); `hubship.release` is the only code that loads either.
 
 Format versions: `format` is "hubship/<N>". Readers accept every N in `READABLE_FORMATS`;
 to change the layout incompatibly, add a new N, keep reading the old ones, and convert them
@@ -48,6 +50,8 @@ _MANIFEST_HINT = (
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 Task = Literal["classification", "regression"]
+ModelFormat = Literal["joblib", "skops"]
+MODEL_FORMATS: tuple[ModelFormat, ...] = ("joblib", "skops")
 InputType = Literal["number", "integer", "category", "boolean"]
 
 
@@ -173,7 +177,7 @@ class Manifest(_Strict):
                     f"model name {name!r}: 1-64 ASCII letters, digits, '-' and '_', "
                     "starting with a letter or digit (it becomes a file name on the Hub)"
                 )
-            expected = (model_file(name), holdout_file(name))
+            expected = (model_file(name, model_format(entry.file)), holdout_file(name))
             if (entry.file, entry.holdout.file) != expected:
                 raise ValueError(
                     f"model {name!r} must live at {expected[0]} with its holdout set at "
@@ -250,8 +254,14 @@ class Manifest(_Strict):
         return {name: entry.sha256 for name, entry in self.models.items()}
 
 
-def model_file(name: str) -> str:
-    return f"models/{name}.joblib"
+def model_file(name: str, format: ModelFormat = "joblib") -> str:
+    return f"models/{name}.{format}"
+
+
+def model_format(file: str) -> ModelFormat:
+    """The format a model file's suffix names (anything but .skops reads as joblib, and the
+    manifest then refuses a file name other than models/<name>.joblib)."""
+    return "skops" if file.endswith(".skops") else "joblib"
 
 
 def holdout_file(name: str) -> str:

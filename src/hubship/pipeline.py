@@ -89,11 +89,14 @@ def run_pipeline(
 ) -> PipelineSummary:
     """Run the five steps; never raises for a step's failure (the summary carries it).
 
-    Raises ConfigError at once, before training, when the settings cannot prove a deploy.
+    Raises ConfigError at once, before training, when the settings cannot prove a deploy or
+    a signing key is malformed.
     """
     from hubship.deploy import check_verifiable
+    from hubship.release import Trust
 
     check_verifiable(settings)
+    trust, signing_key = Trust.for_publisher(settings)
     console = console or Console()
     summary = PipelineSummary()
 
@@ -115,7 +118,8 @@ def run_pipeline(
 
         registry = Registry.from_settings(settings, console=console)
         try:
-            result = publish(registry, settings.assets_dir, force=force, console=console)
+            result = publish(registry, settings.assets_dir, force=force, console=console,
+                             trust=trust, signing_key=signing_key)
         except GateRefused as exc:
             summary.steps["gate"].status = "failed"
             summary.steps["gate"].detail = exc.message
@@ -132,7 +136,8 @@ def run_pipeline(
         summary.sha, summary.tag, summary.changed = result.sha, result.tag, result.changed
         if not result.changed:
             return f"unchanged: {result.tag} ({result.sha[:12]}) is the latest release"
-        return f"{result.tag} = {result.sha[:12]}" + (" (forced)" if result.forced else "")
+        return (f"{result.tag} = {result.sha[:12]}" + (" (signed)" if result.signed else "")
+                + (" (forced)" if result.forced else ""))
 
     def deploy() -> str | Skipped:
         from hubship.deploy import deploy_if_needed, describe

@@ -85,7 +85,7 @@ def data_hashes(files: Iterable[Path], root: Path) -> dict[str, str]:
     return dict(sorted(hashes.items()))
 
 
-def _version(package: str) -> str:
+def package_version(package: str) -> str:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -95,7 +95,7 @@ def _version(package: str) -> str:
 def environment() -> Environment:
     return Environment(
         python=platform.python_version(),
-        packages={name: _version(name) for name in PACKAGES},
+        packages={name: package_version(name) for name in PACKAGES},
     )
 
 

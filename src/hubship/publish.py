@@ -11,6 +11,14 @@ an existing tag is never moved. The gate refuses a worse or incomparable model, 
 the champion served that the release drops (its clients would get 404). `--force` publishes
 past a refusing gate or an unusable champion, and the release says so (FORCED, with the
 reason); an unchanged release is never published again.
+
+Signing (`hubship.signing`): with a signing key, the commit carries `manifest.sig` over the
+manifest, models and holdout sets, and every release the publisher reads from the Hub (the
+champion, a rollback's target) is verified with that key pair first (`hubship.release`). A
+champion that fails verification is never unpickled: the gate refuses, and `--force` gates
+against its stored metrics instead. Models equal to the head's count as unchanged only when
+the head is signed with this key: otherwise they are published again, signed (the first
+signed release after adopting a key pair needs `--force`, since its champion is unsigned).
 """
 
 from __future__ import annotations
@@ -29,9 +37,11 @@ from hubship.errors import (
     ManifestError,
     PublishConflict,
     RepoNotFound,
+    SignatureError,
 )
 from hubship.gate import (
     ChampionUnusable,
+    ChampionUnverified,
     GateReport,
     check_challenger_sklearn,
     gate,
@@ -39,6 +49,8 @@ from hubship.gate import (
 )
 from hubship.manifest import CARD_FILE, MANIFEST_FILE, SIGNATURE_FILE, Manifest
 from hubship.registry import Refs, Registry, Release, default_console, say, tag_name
+from hubship.release import LOCAL, Trust, check
+from hubship.signing import SigningKey
 
 ATTEMPTS = 3
 # Paths a release owns on the Hub: gone from the new release -> deleted in its commit.
@@ -56,6 +68,7 @@ class PublishResult:
     gate: GateReport | None = None
     restores: str | None = None
     forced_because: str | None = None  # what --force carried the release past
+    signed: bool = False  # the commit carries manifest.sig
 
 
 @dataclass(frozen=True)
@@ -75,9 +88,13 @@ class _Head:
 
 def publish(
     registry: Registry, release_dir: Path, *, force: bool = False, dry_run: bool = False,
-    console: Any = None,
+    console: Any = None, trust: Trust = LOCAL, signing_key: SigningKey | None = None,
 ) -> PublishResult:
-    """Gate and publish the release in `release_dir`; see the module doc."""
+    """Gate and publish the release in `release_dir`; see the module doc.
+
+    `trust` verifies what is read from the Hub; `signing_key` signs the commit (both from
+    `Trust.for_publisher(settings)`).
+    """
     console = default_console(console)
     with tempfile.TemporaryDirectory(prefix="hubship-staged-") as tmp:
         staged = Path(tmp)
@@ -91,22 +108,25 @@ def publish(
             head = _read_head(registry, dry_run=dry_run)
             head, repaired = _repair_tag(registry, head, console, dry_run=dry_run)
             current = head.release.manifest if head.release else None
-            if current is not None and current.model_hashes() == manifest.model_hashes():
+            if (current is not None and current.model_hashes() == manifest.model_hashes()
+                    and _signed_as_wanted(registry, head, signing_key, console)):
                 return _unchanged(head, console, repaired=repaired)
-            report, forced_because = _gate(registry, head, staged, force=force, console=console)
+            report, forced_because = _gate(registry, head, staged, force=force, console=console,
+                                           trust=trust)
             number = max(_release_of(head.release), head.refs.last_release) + 1
             new = manifest.model_copy(update={"release": number,
                                               "forced": forced_because is not None,
                                               "restores": None})
             title = _title(new)
             result = PublishResult(True, head.refs.head or "", None, number, new.forced, report,
-                                   forced_because=forced_because)
+                                   forced_because=forced_because,
+                                   signed=signing_key is not None)
             if dry_run:
                 say(console, f"dry run: would publish v{number}: {title}")
                 return result
             try:
                 sha = _commit(registry, staged, new, head.release, title=title, report=report,
-                              forced_because=forced_because)
+                              forced_because=forced_because, signing_key=signing_key)
             except PublishConflict as exc:
                 if attempt == ATTEMPTS:
                     raise PublishConflict(
@@ -120,14 +140,19 @@ def publish(
                 say(console, f"unchanged: an identical publish made v{number} first; "
                              f"v{number} ({sha}) is the latest release")
                 return dataclasses.replace(result, changed=False)
-            say(console, f"published v{number}: {sha}"
+            say(console, f"published v{number}: {sha}" + (" (signed)" if result.signed else "")
                 + (f" (FORCED: {forced_because})" if forced_because else ""))
             return result
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def rollback(registry: Registry, target: str, *, console: Any = None) -> PublishResult:
-    """A new release on `main` restoring the files of `target` (a tag or sha), tagged v<N+1>."""
+def rollback(registry: Registry, target: str, *, console: Any = None, trust: Trust = LOCAL,
+             signing_key: SigningKey | None = None) -> PublishResult:
+    """A new release on `main` restoring the files of `target` (a tag or sha), tagged v<N+1>.
+
+    The target is verified with `trust` before anything of it is read (its card's plots load
+    its models), and the new release is signed with `signing_key`.
+    """
     console = default_console(console)
     sha = registry.resolve(target)
     head = _read_head(registry, dry_run=False)
@@ -135,7 +160,15 @@ def rollback(registry: Registry, target: str, *, console: Any = None) -> Publish
     label = f"v{numbers[0]}" if numbers else target
     with tempfile.TemporaryDirectory(prefix="hubship-staged-") as tmp:
         staged = Path(tmp)
-        manifest = stage(registry.fetch(sha), staged)
+        fetched = registry.fetch(sha)
+        _warn_unverified(trust, console, what=f"the rollback target {label}")
+        try:
+            check(fetched, trust, origin=f"{label} ({sha[:12]})")
+        except SignatureError as exc:
+            raise SignatureError(f"cannot roll back: {exc.message}", hint=(
+                "roll back to a release signed with this key pair (`hubship releases`), or "
+                "retrain from that release's source commit and publish the result")) from None
+        manifest = stage(fetched, staged)
         _check_restorable(manifest, label=label, sha=sha)
         # a broken head manifest does not stop a rollback: replacing it is what rollbacks are for
         head, repaired = _repair_tag(registry, head, console, dry_run=False)
@@ -146,11 +179,13 @@ def rollback(registry: Registry, target: str, *, console: Any = None) -> Publish
         number = max(_release_of(head.release), head.refs.last_release) + 1
         new = manifest.model_copy(update={"release": number, "forced": False, "restores": label})
         title = f"Release v{number}: rollback to {label} ({sha[:12]})"
-        commit_sha = _commit(registry, staged, new, head.release, title=title, report=None)
+        commit_sha = _commit(registry, staged, new, head.release, title=title, report=None,
+                             signing_key=signing_key)
     changed = _tag(registry, commit_sha, number, message=title)
-    say(console, f"published v{number}: {commit_sha} (restores {label})")
+    say(console, f"published v{number}: {commit_sha} (restores {label})"
+        + (" (signed)" if signing_key else ""))
     return PublishResult(changed, commit_sha, tag_name(number), number, False, None,
-                         restores=label)
+                         restores=label, signed=signing_key is not None)
 
 
 def stage(release_dir: Path, staging: Path) -> Manifest:
@@ -220,20 +255,29 @@ def _repair_tag(registry: Registry, head: _Head, console: Any, *, dry_run: bool
     return dataclasses.replace(head, refs=refs), tag if tagged else None
 
 
-def _gate(registry: Registry, head: _Head, staged: Path, *, force: bool, console: Any
-          ) -> tuple[GateReport | None, str | None]:
+def _gate(registry: Registry, head: _Head, staged: Path, *, force: bool, console: Any,
+          trust: Trust = LOCAL) -> tuple[GateReport | None, str | None]:
     """The gate report (None without a champion) and, when --force carried the release past a
     refusal or an unusable champion, why."""
     if head.release is None or (head.release.manifest is None and head.problem is None):
         return None, None  # nothing published yet (or not by hubship): nothing to gate against
     say(console, f"gate: champion is {head.label()}")
+    _warn_unverified(trust, console, what="the champion")
     try:
         if head.problem is not None:
             raise ChampionUnusable(
                 f"the champion release is unusable: {head.problem.message}",
                 hint="roll back to a good release, or publish with --force (recorded as FORCED)",
             )
-        report = gate(registry.fetch(head.release.sha), staged)
+        champion_dir = registry.fetch(head.release.sha)
+        report = gate(champion_dir, staged, trust=trust)
+    except ChampionUnverified as exc:
+        if not force:
+            raise
+        say(console, f"FORCED: {exc.message}; gating against its stored metrics (never loaded)")
+        report = gate(champion_dir, staged, champion_unverified="not verified")
+        console.print(report.table())
+        return report, exc.message
     except ChampionUnusable as exc:
         if not force:
             raise
@@ -281,24 +325,62 @@ def _check_restorable(manifest: Manifest, *, label: str, sha: str) -> None:
 def _commit(
     registry: Registry, staged: Path, manifest: Manifest, head: Release | None, *,
     title: str, report: GateReport | None, forced_because: str | None = None,
+    signing_key: SigningKey | None = None,
 ) -> str:
     previous = head.manifest if head else None
     gate_markdown = report.markdown() if report else None
     if report is None and forced_because:
         gate_markdown = f"Not gated: {forced_because}"
     with tempfile.TemporaryDirectory(prefix="hubship-release-") as tmp:
-        out = Path(tmp)
+        out = Path(tmp) / registry.repo_id.split("/")[-1]  # the signature names this folder
+        out.mkdir()
         manifest.write(out)
+        files = {MANIFEST_FILE: out / MANIFEST_FILE}
+        for ref in manifest.files():
+            files[ref.file] = out / ref.file
+            files[ref.file].parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(staged / ref.file, out / ref.file)
+        if signing_key is not None:
+            files[SIGNATURE_FILE] = _sign(out, signing_key)
         card_files = write_card(out, manifest, staged, repo_id=registry.repo_id,
                                 previous=previous, gate_markdown=gate_markdown)
-        files = {MANIFEST_FILE: out / MANIFEST_FILE}
         files |= {path: out / path for path in card_files}
-        files |= {ref.file: staged / ref.file for ref in manifest.files()}
         deletions = _deletions(registry, head, set(files))
         return registry.commit_release(
             files, deletions, parent=head.sha if head else None, title=title,
-            description=_description(manifest, report, forced_because),
+            description=_description(manifest, report, forced_because, signing_key),
         )
+
+
+def _sign(folder: Path, key: SigningKey) -> Path:
+    """Sign the release folder, and check the signature as a backend will."""
+    from hubship.signing import sign_release, verify_release
+
+    signature = sign_release(folder, key)
+    verify_release(folder, key.public, origin="the release just signed")
+    return signature
+
+
+def _signed_as_wanted(registry: Registry, head: _Head, key: SigningKey | None,
+                      console: Any) -> bool:
+    """Whether the head needs no new commit for signing: no key here, or it verifies with it."""
+    if key is None or head.release is None:
+        return True
+    from hubship.signing import verify_release
+
+    try:
+        verify_release(registry.fetch(head.release.sha), key.public, origin=head.label())
+    except SignatureError:
+        say(console, f"models unchanged, but {head.label()} does not verify with this signing "
+                     "key: publishing them again, signed")
+        return False
+    return True
+
+
+def _warn_unverified(trust: Trust, console: Any, *, what: str) -> None:
+    if not trust.verifies:
+        say(console, f"warning: {what} is not signature-checked before it is unpickled (set "
+                     "HUBSHIP_SIGNING_KEY to sign releases and verify what is read back)")
 
 
 def _tag(registry: Registry, sha: str, number: int, *, message: str) -> bool:
@@ -360,7 +442,8 @@ def _title(manifest: Manifest) -> str:
 
 
 def _description(manifest: Manifest, report: GateReport | None,
-                 forced_because: str | None = None) -> str:
+                 forced_because: str | None = None, signing_key: SigningKey | None = None
+                 ) -> str:
     lines = ["| model | metric | value |", "| --- | --- | ---: |"]
     for name, entry in manifest.models.items():
         for metric, value in sorted(entry.metrics.items()):
@@ -373,4 +456,7 @@ def _description(manifest: Manifest, report: GateReport | None,
     if manifest.forced:
         parts.append("FORCED: published with --force"
                      + (f"; {forced_because}." if forced_because else "."))
+    if signing_key is not None:
+        parts.append(f"Signed: {SIGNATURE_FILE} (public key sha256 "
+                     f"{signing_key.public.fingerprint[:16]}…).")
     return "\n\n".join(parts) + "\n"

@@ -19,10 +19,12 @@ def run_publish(
     """What `hubship publish` and `scripts/upload_models.py` both run."""
     from hubship.publish import publish
     from hubship.registry import Registry
+    from hubship.release import Trust
 
+    trust, signing_key = Trust.for_publisher(settings, dry_run=dry_run)  # before any Hub call
     registry = Registry.from_settings(settings, console=console)
     result = publish(registry, assets_dir or settings.assets_dir, force=force, dry_run=dry_run,
-                     console=console)
+                     console=console, trust=trust, signing_key=signing_key)
     if not dry_run:
         write_github_output(result)
     return result
@@ -88,8 +90,11 @@ def register(app: typer.Typer) -> None:
         from hubship.config import Settings
         from hubship.publish import rollback
         from hubship.registry import Registry
+        from hubship.release import Trust
 
         console = Console()
-        result = rollback(Registry.from_settings(Settings.load(), console=console), target,
-                          console=console)
+        settings = Settings.load()
+        trust, signing_key = Trust.for_publisher(settings)
+        result = rollback(Registry.from_settings(settings, console=console), target,
+                          console=console, trust=trust, signing_key=signing_key)
         write_github_output(result)

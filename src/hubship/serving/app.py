@@ -64,6 +64,17 @@ def configure_logging(settings: Settings) -> None:
         handler.filters = [RedactSecrets(settings.secrets())]
 
 
+def warn_if_unverified(settings: Settings) -> None:
+    """Say once, loudly, when releases are loaded without a signature check."""
+    from hubship.release import Trust
+
+    if not Trust.from_settings(settings).verifies:
+        log.warning("!!! HUBSHIP_VERIFY_KEY is not set: releases are NOT signature-verified, so "
+                    "whoever can write to %s runs code in this process. Set it to the public "
+                    "key of the publisher's HUBSHIP_SIGNING_KEY (`hubship keygen`). !!!",
+                    settings.hf_repo_id or "the model repo")
+
+
 def _enable_fast_sklearn() -> None:
     """Skip scikit-learn's finiteness scan: the request models already refuse NaN and inf.
 
@@ -78,6 +89,7 @@ def _enable_fast_sklearn() -> None:
 def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastAPI:
     settings = settings or Settings.load()
     configure_logging(settings)
+    warn_if_unverified(settings)  # and a malformed HUBSHIP_VERIFY_KEY stops the start here
     bound_hub_calls(settings)  # a timeout on every Hub request (the client has none)
     api = hf_api or make_hf_api(settings)
     state = ServingState(settings.model_revision)

@@ -35,7 +35,8 @@ async def ready(state: StateDep) -> Response:
 
 @router.get("/version", responses={503: {"description": "no release loaded"}})
 async def version(request: Request, state: StateDep) -> Response:
-    """The release being served: commit sha, tag, release number, where it came from."""
+    """The release being served: commit sha, tag, release number, where it came from, and
+    whether its signature was verified."""
     active = state.active
     if active is None:
         return detail(state.reason, 503)
@@ -49,6 +50,7 @@ async def version(request: Request, state: StateDep) -> Response:
         if model_set.sha else None,
         "created_at": zulu(model_set.manifest.created_at),
         "source_commit": model_set.manifest.source.git_commit,
+        "verified": model_set.verified,  # signature checked against HUBSHIP_VERIFY_KEY
     }
     return json_response(body)
 

@@ -1,0 +1,254 @@
+"""The only code that turns release files into Python objects.
+
+    release folder (Hub snapshot | backend cache | bundled | the publisher's staged copy)
+      1. signature  manifest.sig over manifest.json, models/*, holdout/*   (with a verify key)
+      2. sha256     every file against the manifest (authenticated by step 1)
+      3. versions   scikit-learn and the estimators' own packages, against the installed ones
+      4. load       joblib, or skops with the configured trusted types
+
+`check()` runs steps 1-3 over the whole release and raises before anything is loaded, so a
+release that fails any step is never partly loaded; `CheckedRelease.load()` is step 4 and
+refuses a release whose versions do not match (unless allowed). What to trust, the verify key
+and the skops allow-list, comes from `Trust`, built from the process's settings: never from
+the release itself.
+
+Who calls it: the backend's loader (`Trust.from_settings`), the gate and the rollback
+(`Trust.for_publisher`: the publisher's key pair), and the model card, which reads only the
+publisher's private staged copy of a release it has just checked (`LOCAL`: no signature).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from hubship.errors import ConfigError, IncompatibleRelease, SignatureError, UntrustedTypes
+from hubship.manifest import MANIFEST_FILE, Manifest, ModelEntry, model_format
+
+if TYPE_CHECKING:
+    from hubship.config import Settings
+    from hubship.signing import PublicKey, SigningKey
+
+log = logging.getLogger("hubship.release")
+SKLEARN = "scikit-learn"
+# top-level module -> distribution, for the packages hubship always records
+_KNOWN_DISTRIBUTIONS = {"sklearn": SKLEARN, "numpy": "numpy", "scipy": "scipy"}
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What this process trusts, from its own configuration."""
+
+    verify_key: PublicKey | None = None
+    skops_trusted: tuple[str, ...] = ("numpy.dtype",)
+    allow_sklearn_mismatch: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Trust:
+        """The backend's: HUBSHIP_VERIFY_KEY (ConfigError when malformed)."""
+        from hubship.signing import parse_verify_key
+
+        key = parse_verify_key(settings.verify_key) if settings.verify_key else None
+        return cls(key, settings.skops_trusted_types, settings.allow_sklearn_mismatch)
+
+    @classmethod
+    def for_publisher(cls, settings: Settings, *, dry_run: bool = False
+                      ) -> tuple[Trust, SigningKey | None]:
+        """The publisher's trust and signing key: it verifies the releases it reads (the
+        champion, a rollback's target) with HUBSHIP_VERIFY_KEY or, when only
+        HUBSHIP_SIGNING_KEY is set, that key's public half. ConfigError (exit 2) when a key is
+        malformed, the two do not form a pair, or only the verify key is set (the release
+        would be unsigned, and refused by its own verifiers; a dry run publishes nothing)."""
+        from hubship.signing import parse_signing_key
+
+        trust = cls.from_settings(settings)
+        signing_key = (parse_signing_key(settings.signing_key.get_secret_value())
+                       if settings.signing_key else None)
+        if signing_key is None:
+            if trust.verifies and not dry_run:
+                raise ConfigError(
+                    "HUBSHIP_VERIFY_KEY is set but HUBSHIP_SIGNING_KEY is not: this release "
+                    "would be unsigned, and every backend verifying with that key would refuse "
+                    "it", hint="set HUBSHIP_SIGNING_KEY to the private key of the pair (a "
+                               "GitHub secret in the workflow), or unset HUBSHIP_VERIFY_KEY here")
+            return trust, None
+        if trust.verify_key is None:
+            return cls(signing_key.public, trust.skops_trusted, False), signing_key
+        if trust.verify_key != signing_key.public:
+            raise ConfigError(
+                "HUBSHIP_VERIFY_KEY is not the public half of HUBSHIP_SIGNING_KEY: releases "
+                "signed here would be refused by whoever verifies with that public key",
+                hint="set both from one `hubship keygen` pair (or unset HUBSHIP_VERIFY_KEY in "
+                     "the publisher: it verifies with the signing key's public half)")
+        return cls(trust.verify_key, trust.skops_trusted, False), signing_key
+
+    @property
+    def verifies(self) -> bool:
+        return self.verify_key is not None
+
+
+LOCAL = Trust()  # files this process made or already checked: no signature to verify
+
+
+@dataclass(frozen=True)
+class CheckedRelease:
+    """A release folder that passed steps 1-2; `incompatible` says why step 3 failed."""
+
+    path: Path
+    manifest: Manifest
+    verified: bool  # its signature checked out against the configured verify key
+    incompatible: str | None
+    trust: Trust
+    origin: str
+
+    def load(self, name: str) -> Any:
+        """Step 4 for one model: refused when the versions do not match (unless allowed)."""
+        self._refuse_incompatible()
+        entry = self.manifest.models[name]
+        return _load(self.path / entry.file, entry, name, self.trust)
+
+    def load_all(self) -> Mapping[str, Any]:
+        self._refuse_incompatible()
+        return MappingProxyType({name: self.load(name) for name in self.manifest.models})
+
+    def _refuse_incompatible(self) -> None:
+        if self.incompatible is None:
+            return
+        message = f"{self.origin}: {self.incompatible}"
+        if self.trust.allow_sklearn_mismatch:
+            log.warning("!!! %s; loading anyway because HUBSHIP_ALLOW_SKLEARN_MISMATCH is set. "
+                        "Predictions may be wrong or the process may crash. !!!", message)
+            return
+        raise IncompatibleRelease(
+            message,
+            hint="install the pinned requirements.txt the models were trained with, or set "
+                 "HUBSHIP_ALLOW_SKLEARN_MISMATCH=1 to load anyway (unsafe)",
+        )
+
+
+def check(release_dir: Path, trust: Trust, *, origin: str) -> CheckedRelease:
+    """Steps 1-3 for the whole release; raises before anything is loaded.
+
+    SignatureError (step 1), ManifestError and IntegrityError (step 2); a version mismatch
+    (step 3) is recorded in `incompatible` and refused by `load`, so the gate can still
+    read such a release's stored metrics.
+    """
+    release_dir = Path(release_dir)
+    signed: frozenset[str] | None = None
+    if trust.verify_key is not None:
+        from hubship.signing import verify_release
+
+        signed = verify_release(release_dir, trust.verify_key, origin=origin)
+    manifest = Manifest.read(release_dir)
+    if signed is not None:
+        unsigned = sorted({MANIFEST_FILE, *(ref.file for ref in manifest.files())} - signed)
+        if unsigned:  # never load a file the signer chose to leave out
+            raise SignatureError(f"{origin}: the signature does not cover "
+                                 f"{', '.join(unsigned)}; nothing of it was loaded",
+                                 hint="publish the release again with hubship")
+    manifest.verify_files(release_dir)
+    return CheckedRelease(release_dir, manifest, signed is not None, version_problem(manifest),
+                          trust, origin)
+
+
+def open_release(release_dir: Path, trust: Trust, *, origin: str
+                 ) -> tuple[CheckedRelease, Mapping[str, Any]]:
+    """All four steps: the checked release and every model, or an error and nothing."""
+    checked = check(release_dir, trust, origin=origin)
+    return checked, checked.load_all()
+
+
+# ---- step 3: versions ------------------------------------------------------------------------
+
+
+def version_problem(manifest: Manifest) -> str | None:
+    """Why this release's models must not be loaded here, or None.
+
+    A pickle is only safe under the scikit-learn it was made with; so is a model of another
+    library (xgboost, ...), whose package must be installed at the version recorded.
+    """
+    import sklearn
+
+    wanted = manifest.environment.packages.get(SKLEARN)
+    if wanted != sklearn.__version__:
+        return (f"models were pickled with scikit-learn {wanted or '(not recorded)'}, "
+                f"but scikit-learn {sklearn.__version__} is installed here")
+    for name, entry in manifest.models.items():
+        for distribution in estimator_distributions(entry):
+            installed = _installed(distribution)
+            recorded = manifest.environment.packages.get(distribution)
+            if installed is None:
+                return f"model {name!r} needs {distribution}, which is not installed here"
+            if recorded not in (None, installed) and installed != "unknown":
+                return (f"model {name!r} was saved with {distribution} {recorded}, but "
+                        f"{distribution} {installed} is installed here")
+    return None
+
+
+def estimator_distributions(entry: ModelEntry) -> set[str]:
+    """The packages (other than scikit-learn) the model's estimator classes come from."""
+    modules = {part.split(".")[0] for part in entry.estimator.replace("[", " ").replace(
+        "]", " ").split() if "." in part}
+    names = set()
+    for module in modules - {"sklearn", "builtins", "__main__"}:
+        names.add(_distribution_of(module))
+    if model_format(entry.file) == "skops":
+        names.add("skops")
+    return names
+
+
+def _distribution_of(module: str) -> str:
+    if module in _KNOWN_DISTRIBUTIONS:
+        return _KNOWN_DISTRIBUTIONS[module]
+    return (_packages_distributions().get(module) or [module])[0]
+
+
+@functools.cache
+def _packages_distributions() -> Mapping[str, list[str]]:
+    return metadata.packages_distributions()
+
+
+def _installed(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        module = distribution.replace("-", "_")
+        return "unknown" if importlib.util.find_spec(module) else None
+
+
+# ---- step 4: load --------------------------------------------------------------------------
+
+
+def _load(path: Path, entry: ModelEntry, name: str, trust: Trust) -> Any:
+    if model_format(entry.file) == "skops":
+        return _load_skops(path, name, trust)
+    import joblib
+
+    return joblib.load(path)
+
+
+def _load_skops(path: Path, name: str, trust: Trust) -> Any:
+    """skops.io.load with the configured allow-list: a type outside it is refused before
+    anything is built (skops checks the whole schema first)."""
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        return skops.io.load(path, trusted=list(trust.skops_trusted))
+    except UntrustedTypesFoundException:
+        found = skops.io.get_untrusted_types(file=path)
+        extra = [t for t in found if t not in trust.skops_trusted]
+        raise UntrustedTypes(
+            f"model {name!r} ({path.name}) holds types this process does not trust: "
+            f"{', '.join(extra)}; nothing of it was built",
+            hint="if you reviewed them and the release is yours (signed), add them to "
+                 "HUBSHIP_SKOPS_TRUSTED (comma-separated); never trust a type because a "
+                 "release lists it",
+        ) from None

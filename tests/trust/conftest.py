@@ -1,0 +1,60 @@
+"""Trust fixtures: the real training output, key pairs, and releases the real publisher signed
+on the session's local hub."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from hubship.publish import PublishResult, publish
+from hubship.registry import Registry
+from hubship.release import Trust
+from hubship.signing import SigningKey
+from trust_support import key_files, train
+
+
+@pytest.fixture(scope="session")
+def trained_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train(tmp_path_factory.mktemp("trained") / "model_assets")
+
+
+@pytest.fixture
+def trained(trained_once: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the release `models/train.py` writes."""
+    return Path(shutil.copytree(trained_once, tmp_path / "release"))
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[SigningKey, Path, Path]:
+    """The project's key pair: (key, private key file, public key file)."""
+    return key_files(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="session")
+def foreign_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[SigningKey, Path, Path]:
+    """Someone else's key pair (an attacker's, or a rotated-away one)."""
+    return key_files(tmp_path_factory.mktemp("foreign-keys"), "foreign")
+
+
+@pytest.fixture
+def registry(hf_api, repo_id: str, hf_cache: Path) -> Registry:
+    # public, so the tests' backends read it without a token (the publisher makes it private)
+    hf_api.create_repo(repo_id, exist_ok=True)
+    return Registry(hf_api, repo_id, cache_dir=hf_cache, retries=1, backoff=0.05)
+
+
+@pytest.fixture
+def publish_signed(registry: Registry, keys) -> Callable[..., PublishResult]:
+    """Publish a release folder with the real publisher, signed with `keys` (or `key`)."""
+
+    def run(release_dir: Path, *, key: SigningKey | None = None, force: bool = False
+            ) -> PublishResult:
+        key = key or keys[0]
+        return publish(registry, release_dir, force=force, console=Console(quiet=True),
+                       trust=Trust(key.public), signing_key=key)
+
+    return run

@@ -1,0 +1,77 @@
+"""What the trust tests share: key pairs, the marker-writing pickle, and ways to tamper with a
+release the real publisher signed.
+
+`RunsCode` is what a malicious model file does: unpickling it runs code (here it writes a
+marker file). A test proves a release was never unpickled by checking the marker is absent,
+and `test_release_checks` proves the marker does appear when the same file is unpickled.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+
+from hubship.manifest import Manifest, sha256_file
+from hubship.signing import SigningKey, generate, write_key_pair
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class RunsCode:
+    """Unpickling this writes `marker`: what a malicious model file does."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('ran')",))
+
+
+def plant_marker(release_dir: Path, marker: Path, *, name: str = "species") -> Path:
+    """Put the marker pickle in place of model `name`, with an honest sha256 and size in the
+    manifest (what an attacker with a write token publishes)."""
+    manifest = Manifest.read(release_dir)
+    entry = manifest.models[name]
+    path = release_dir / entry.file
+    joblib.dump(RunsCode(marker), path)
+    new = entry.model_copy(update={"sha256": sha256_file(path), "size": path.stat().st_size})
+    manifest.model_copy(update={"models": {**manifest.models, name: new}}).write(release_dir)
+    return release_dir
+
+
+def key_files(folder: Path, name: str = "signing") -> tuple[SigningKey, Path, Path]:
+    """A new key pair written like `hubship keygen` does: (key, private path, public path)."""
+    key = generate()
+    private = folder / f"{name}.pem"
+    public = write_key_pair(private, key)
+    return key, private, public
+
+
+def pem_body_lines(key: SigningKey) -> list[str]:
+    """The private key's base64 lines: none may appear in a log, card or manifest."""
+    return [line for line in key.pem.decode().splitlines() if not line.startswith("-----")]
+
+
+def train(out: Path) -> Path:
+    """Run the real `models/train.py` into `out`."""
+    subprocess.run([sys.executable, "models/train.py"], cwd=ROOT, check=True,
+                   capture_output=True, env={**os.environ, "HUBSHIP_ASSETS_DIR": str(out)})
+    return out
+
+
+def copy_release(source: Path, target: Path) -> Path:
+    """A plain copy of a release folder (a cache snapshot's symlinks become files)."""
+    return Path(shutil.copytree(source, target))
+
+
+def hubship_cli(*args: str, env: dict[str, str], cwd: Path = ROOT,
+                timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """`python -m hubship ARGS` as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "hubship", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=timeout,
+                          env={**os.environ, "COLUMNS": "200", **env})
