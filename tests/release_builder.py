@@ -133,17 +133,21 @@ def upload_release(api: Any, repo_id: str, release_dir: Path) -> str:
     return commit.oid
 
 
-def publish_release(api: Any, repo_id: str, release_dir: Path, *, cache_dir: Path) -> str:
-    """Publish `release_dir` with the real publisher (gated, numbered, tagged); its sha."""
+def publish_release(api: Any, repo_id: str, release_dir: Path, *, cache_dir: Path,
+                    signing_key: Any = None) -> str:
+    """Publish `release_dir` with the real publisher (gated, numbered, tagged, and signed with
+    `signing_key` when given, a `hubship.signing.SigningKey`); its sha."""
     from rich.console import Console
 
     from hubship.publish import publish
     from hubship.registry import Registry
+    from hubship.release import LOCAL, Trust
 
     # Created public first (the publisher would make it private): the tests' backends read
     # the repo without a token.
     api.create_repo(repo_id, exist_ok=True)
+    trust = Trust(signing_key.public) if signing_key else LOCAL
     result = publish(Registry(api, repo_id, cache_dir=cache_dir), release_dir,
-                     console=Console(quiet=True))
+                     console=Console(quiet=True), trust=trust, signing_key=signing_key)
     assert result.changed and not result.forced, result
     return result.sha

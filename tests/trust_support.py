@@ -75,3 +75,13 @@ def hubship_cli(*args: str, env: dict[str, str], cwd: Path = ROOT,
     return subprocess.run([sys.executable, "-m", "hubship", *args], cwd=cwd, text=True,
                           capture_output=True, timeout=timeout,
                           env={**os.environ, "COLUMNS": "200", **env})
+
+
+def upload_raw(api, repo_id: str, folder: Path, *, tag: str | None = None) -> str:
+    """What an attacker with a write token does: one `upload_folder` commit on main (files
+    already on the Hub, like an old manifest.sig, stay), optionally tagged; its sha."""
+    commit = api.upload_folder(folder_path=folder, repo_id=repo_id,
+                               commit_message="an unreviewed change")
+    if tag:
+        api.create_tag(repo_id, tag=tag, revision=commit.oid)
+    return commit.oid
