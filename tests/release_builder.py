@@ -92,13 +92,15 @@ def _estimator(task: Task, flexibility: float) -> Any:
 
 
 def build_release(release_dir: Path, models: Sequence[Recipe], *, release: int,
-                  flexibility: float = 1.0, sklearn_version: str | None = None) -> Manifest:
+                  flexibility: float = 1.0, sklearn_version: str | None = None,
+                  model_format: str = "joblib") -> Manifest:
     """Fit `models`, save them with `Bundle` into `release_dir` and number the release.
 
     `flexibility` is the classifiers' C and the regressors' 1/alpha: a higher one fits closer,
     scores better, and gives other model files (other shas). `sklearn_version` replaces the
     scikit-learn version the manifest records, for the backend's refusal tests. The source
     commit is the release number repeated ("2222222..." for release 2), so pages can show it.
+    `model_format` is Bundle.add's `format` ("joblib" or "skops").
     """
     frame = penguins()
     train, holdout = train_test_split(frame, test_size=0.3, random_state=SPLIT_SEED,
@@ -112,7 +114,7 @@ def build_release(release_dir: Path, models: Sequence[Recipe], *, release: int,
         bundle.add(recipe.name, model, X_train=train[columns], X_holdout=holdout[columns],
                    y_holdout=holdout[recipe.target], task=recipe.task,
                    primary_metric=recipe.primary_metric, tolerance=recipe.tolerance,
-                   unit=recipe.unit)
+                   unit=recipe.unit, format=model_format)
     manifest = bundle.save()
     update: dict[str, Any] = {"release": release}
     if sklearn_version is not None:

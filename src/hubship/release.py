@@ -29,7 +29,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from hubship.errors import ConfigError, IncompatibleRelease, SignatureError, UntrustedTypes
+from hubship.errors import (
+    ConfigError,
+    IncompatibleRelease,
+    IntegrityError,
+    SignatureError,
+    UntrustedTypes,
+)
 from hubship.manifest import MANIFEST_FILE, Manifest, ModelEntry, model_format
 
 if TYPE_CHECKING:
@@ -237,11 +243,16 @@ def _load(path: Path, entry: ModelEntry, name: str, trust: Trust) -> Any:
 def _load_skops(path: Path, name: str, trust: Trust) -> Any:
     """skops.io.load with the configured allow-list: a type outside it is refused before
     anything is built (skops checks the whole schema first)."""
+    import zipfile
+
     import skops.io
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
         return skops.io.load(path, trusted=list(trust.skops_trusted))
+    except zipfile.BadZipFile:
+        raise IntegrityError(f"model {name!r}: {path.name} is not a skops file (no zip archive)",
+                             hint="save the model with Bundle.add(..., format='skops')") from None
     except UntrustedTypesFoundException:
         found = skops.io.get_untrusted_types(file=path)
         extra = [t for t in found if t not in trust.skops_trusted]
