@@ -1,8 +1,10 @@
 """The model pipeline workflow, run for real: its `run:` steps in order in a temporary clone,
-with its secrets and variables mapped to a local hub and a local backend. Production must
-serve the sha the publish step reported; a second run with no change publishes nothing, its
-deploy job finds production already serving the release (no deploy), and verify passes; a
-third run with neither DEPLOY_TARGET nor BACKEND_URL (publish only) skips the deploy job."""
+with its secrets and variables mapped to a local hub and a local backend. The publish job
+signs with the HUBSHIP_SIGNING_KEY secret and the backend verifies with HUBSHIP_VERIFY_KEY.
+Production must serve the sha the publish step reported, verified; a second run with no
+change publishes nothing, its deploy job finds production already serving the release (no
+deploy), and verify passes; a third run with neither DEPLOY_TARGET nor BACKEND_URL (publish
+only) skips the deploy job."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pytest
 from actions_runner import Context, StepRun, base_environment, job_order, load, run_job
 
 from hubship.services import Service, free_port
+from trust_support import key_files, pem_body_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "model_pipeline.yml"
@@ -64,6 +67,7 @@ def test_workflow_publishes_deploys_and_production_serves_the_new_sha(
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, check=True,
                           capture_output=True, text=True).stdout.strip()
     python_path = f"{clone / 'src'}:{clone}"
+    key, _, public_key = key_files(tmp_path)
     port = free_port()
     backend = Service(
         "backend", [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1",
@@ -71,11 +75,13 @@ def test_workflow_publishes_deploys_and_production_serves_the_new_sha(
         url=f"http://127.0.0.1:{port}", health_url=f"http://127.0.0.1:{port}/health", cwd=clone,
         env={"HF_ENDPOINT": hub_url, "HF_REPO_ID": repo_id, "ADMIN_TOKEN": ADMIN_TOKEN,
              "HUBSHIP_HOME": str(tmp_path / "backend-home"), "PYTHONPATH": python_path,
-             "HUBSHIP_ASSETS_DIR": str(tmp_path / "no-bundled-models")},
+             "HUBSHIP_ASSETS_DIR": str(tmp_path / "no-bundled-models"),
+             "HUBSHIP_VERIFY_KEY": str(public_key)},
         log_path=tmp_path / "backend.log",
     )
     context = Context(
-        secrets={"HF_TOKEN": "", "ADMIN_TOKEN": ADMIN_TOKEN},
+        secrets={"HF_TOKEN": "", "ADMIN_TOKEN": ADMIN_TOKEN,
+                 "HUBSHIP_SIGNING_KEY": key.pem.decode()},
         vars={"HF_REPO_ID": repo_id, "HF_ENDPOINT": hub_url, "DEPLOY_TARGET": "webhook",
               "BACKEND_URL": backend.url},
         inputs={"force": "false"},
@@ -100,6 +106,7 @@ def test_workflow_publishes_deploys_and_production_serves_the_new_sha(
         assert served["sha"] == published["sha"]
         assert served["tag"] == "v1"
         assert served["source"] == "hub"
+        assert served["verified"] is True, "the backend verified the release's signature"
         assert served["revision"] == "main", "the deploy must not pin the backend to one sha"
         first_steps = len(log)
 
@@ -119,14 +126,17 @@ def test_workflow_publishes_deploys_and_production_serves_the_new_sha(
         assert third["train-and-publish"]["changed"] == "false"
         assert third["deploy"] is None, "nothing to deploy or verify: the job must be skipped"
 
-    assert [f"{s.job}: {s.name}" for s in log[second_steps:]] == [
-        "train-and-publish: Train", "train-and-publish: Gate and publish to the Hub"]
+    publish_steps = ["train-and-publish: Check the signing key", "train-and-publish: Train",
+                     "train-and-publish: Gate and publish to the Hub"]
+    assert [f"{s.job}: {s.name}" for s in log[second_steps:]] == publish_steps
+    assert not any(line in s.output for s in log for line in pem_body_lines(key))
     log = log[:second_steps]
     ran = [f"{s.job}: {s.name}" for s in log]
-    assert ran[:2] == ["train-and-publish: Train", "train-and-publish: Gate and publish to the Hub"]
+    assert ran[:3] == publish_steps
+    assert "releases will be signed" in log[0].output
     deploy_step = "deploy: Trigger the deploy unless production already serves the release"
     verify_step = "deploy: Verify production serves the release"
-    assert ran[first_steps:] == [ran[0], ran[1], deploy_step, verify_step]
+    assert ran[first_steps:] == [*publish_steps, deploy_step, verify_step]
     first_deploy, second_deploy = (s for s in log if f"{s.job}: {s.name}" == deploy_step)
     assert "deploy started: the backend loaded" in first_deploy.output
     assert (f"deploy skipped: production already serves {published['sha'][:12]} (v1"

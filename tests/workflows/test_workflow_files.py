@@ -100,8 +100,8 @@ def test_pipeline_steps_follow_the_loop():
     publish_job, deploy_job = workflow["jobs"]["train-and-publish"], workflow["jobs"]["deploy"]
     runs = [step.get("run", "") for _, step in steps({"jobs": {"p": publish_job}})]
     order = [next(i for i, run in enumerate(runs) if needle in run)
-             for needle in ("pip install -r requirements.txt", "python models/train.py",
-                            "python scripts/upload_models.py")]
+             for needle in ("pip install -r requirements.txt", "hubship check-keys",
+                            "python models/train.py", "python scripts/upload_models.py")]
     assert order == sorted(order)
     assert set(publish_job["outputs"]) == {"sha", "tag", "changed"}
 
@@ -197,7 +197,9 @@ def test_secrets_only_in_the_steps_that_use_them():
         used = set(re.findall(r"secrets\.(\w+)", str(step.get("env", {}))))
         run = step.get("run", "")
         if "upload_models.py" in run:
-            assert used == {"HF_TOKEN"}
+            assert used == {"HF_TOKEN", "HUBSHIP_SIGNING_KEY"}
+        elif run == "hubship check-keys":  # a malformed key fails before training
+            assert used == {"HUBSHIP_SIGNING_KEY"}
         elif run.startswith("hubship deploy"):
             assert used == DEPLOY_SECRETS
         else:
