@@ -20,6 +20,7 @@ export interface Version {
   commit_url: string | null;
   created_at: string;
   source_commit: string | null;
+  verified: boolean; // its signature checked out against the backend's HUBSHIP_VERIFY_KEY
 }
 
 export interface PrimaryMetric {

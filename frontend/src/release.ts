@@ -43,6 +43,20 @@ export function renderRelease(version: Version): void {
       row("Trained at", formatDate(version.created_at), "release-created"),
       row("Source commit", h("code", { title: version.source_commit ?? "" }, shortSha(version.source_commit)), "release-source-commit"),
       row("Serving from", h("span", { class: `source source-${version.source}` }, version.source), "release-source"),
+      row(
+        "Signature",
+        h(
+          "span",
+          {
+            class: version.verified ? "signature signature-verified" : "signature signature-unverified",
+            title: version.verified
+              ? "The backend checked this release's signature (manifest.sig) before loading it."
+              : "The backend has no verify key (HUBSHIP_VERIFY_KEY): it loaded this release without checking a signature.",
+          },
+          version.verified ? "verified" : "not verified",
+        ),
+        "release-verified",
+      ),
       row("Repository", `${version.repo_id} @ ${version.revision}`, "release-repo"),
       row("Loaded at", formatDate(version.loaded_at), "release-loaded"),
     ),

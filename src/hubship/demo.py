@@ -7,6 +7,10 @@ it started. State lives in `$HUBSHIP_HOME` (default `.hubship/`), so a second ru
 
 While the demo runs, `hubship run` in another terminal picks up its settings from
 `$HUBSHIP_HOME/demo.env` and publishes to the same hub and backend.
+
+Releases are signed and verified as in production: the demo makes a key pair once
+(`$HUBSHIP_HOME/signing/`, kept with the hub data whose releases it signed); the loop signs
+with the private key and the backend verifies with the public one.
 """
 
 from __future__ import annotations
@@ -63,6 +67,17 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def _demo_keys(home: Path, console: Console) -> tuple[Path, Path]:
+    """The demo's key pair (private, public), made on the first run."""
+    from hubship.signing import generate, write_key_pair
+
+    private = home / "signing" / "demo-signing.pem"
+    if not private.is_file():
+        write_key_pair(private, generate())
+        console.print(f"made a signing key pair in {private.parent}", markup=False)
+    return private, private.with_suffix(".pub")
+
+
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
@@ -88,6 +103,7 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
         started.append(hub.start())
 
         admin_token = secrets.token_urlsafe(24)
+        signing_key, verify_key = _demo_keys(home, console)
         backend_port = _port(BACKEND_PORT)
         backend_url = f"http://127.0.0.1:{backend_port}"
         loop_env = {
@@ -95,6 +111,7 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
             "HF_REPO_ID": settings.repo_id if settings.hf_repo_id else "local/models",
             "HUBSHIP_HOME": str(home), "ADMIN_TOKEN": admin_token,
             "BACKEND_URL": backend_url, "DEPLOY_TARGET": "webhook",
+            "HUBSHIP_SIGNING_KEY": str(signing_key),
         }
         loop_settings = Settings.load(**{k.lower(): v for k, v in loop_env.items()},
                                       assets_dir=settings.assets_dir,
@@ -105,7 +122,8 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
             "backend", [sys.executable, "-m", "uvicorn", "backend.main:app", "--host",
                         "127.0.0.1", "--port", str(backend_port), "--log-level", "warning"],
             url=backend_url, health_url=f"{backend_url}/health", cwd=ROOT,
-            env={**loop_env, "HF_HUB_DISABLE_TELEMETRY": "1"}, log_path=home / "backend.log",
+            env={**loop_env, "HUBSHIP_SIGNING_KEY": "", "HUBSHIP_VERIFY_KEY": str(verify_key),
+                 "HF_HUB_DISABLE_TELEMETRY": "1"}, log_path=home / "backend.log",
         )
         started.append(backend.start(timeout=120))
         frontend_url = _start_frontend(backend_url, home, started, console)

@@ -24,13 +24,11 @@ signed release after adopting a key pair needs `--force`, since its champion is 
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubship.card import PLOTS_DIR, write_card
 from hubship.errors import (
     GateRefused,
     IncompatibleRelease,
@@ -47,15 +45,13 @@ from hubship.gate import (
     gate,
     sklearn_mismatch,
 )
-from hubship.manifest import CARD_FILE, MANIFEST_FILE, SIGNATURE_FILE, Manifest
+from hubship.manifest import MANIFEST_FILE, Manifest
 from hubship.registry import Refs, Registry, Release, default_console, say, tag_name
 from hubship.release import LOCAL, Trust, check
+from hubship.release_commit import commit_staged, stage
 from hubship.signing import SigningKey
 
 ATTEMPTS = 3
-# Paths a release owns on the Hub: gone from the new release -> deleted in its commit.
-RELEASE_PATHS = ("models/", "holdout/", f"{PLOTS_DIR}/")
-RELEASE_FILES = (MANIFEST_FILE, SIGNATURE_FILE, CARD_FILE)
 
 
 @dataclass(frozen=True)
@@ -125,8 +121,9 @@ def publish(
                 say(console, f"dry run: would publish v{number}: {title}")
                 return result
             try:
-                sha = _commit(registry, staged, new, head.release, title=title, report=report,
-                              forced_because=forced_because, signing_key=signing_key)
+                sha = commit_staged(registry, staged, new, head.release, title=title,
+                                    report=report, forced_because=forced_because,
+                                    signing_key=signing_key)
             except PublishConflict as exc:
                 if attempt == ATTEMPTS:
                     raise PublishConflict(
@@ -179,31 +176,13 @@ def rollback(registry: Registry, target: str, *, console: Any = None, trust: Tru
         number = max(_release_of(head.release), head.refs.last_release) + 1
         new = manifest.model_copy(update={"release": number, "forced": False, "restores": label})
         title = f"Release v{number}: rollback to {label} ({sha[:12]})"
-        commit_sha = _commit(registry, staged, new, head.release, title=title, report=None,
-                             signing_key=signing_key)
+        commit_sha = commit_staged(registry, staged, new, head.release, title=title,
+                                   report=None, signing_key=signing_key)
     changed = _tag(registry, commit_sha, number, message=title)
     say(console, f"published v{number}: {commit_sha} (restores {label})"
         + (" (signed)" if signing_key else ""))
     return PublishResult(changed, commit_sha, tag_name(number), number, False, None,
                          restores=label, signed=signing_key is not None)
-
-
-def stage(release_dir: Path, staging: Path) -> Manifest:
-    """Copy the manifest and every file it vouches for into `staging`, and verify them there.
-
-    From then on only that private copy is read (gate, card, upload), so a concurrent
-    `hubship train` replacing `release_dir` cannot slip in files that were never verified.
-    """
-    manifest = Manifest.read(release_dir)
-    manifest.write(staging)
-    for ref in manifest.files():
-        target = staging / ref.file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        source = Path(release_dir) / ref.file
-        if source.is_file():  # a missing file is reported by verify_files below
-            shutil.copyfile(source, target)
-    manifest.verify_files(staging)
-    return manifest
 
 
 def _read_head(registry: Registry, *, dry_run: bool) -> _Head:
@@ -322,45 +301,6 @@ def _check_restorable(manifest: Manifest, *, label: str, sha: str) -> None:
     )
 
 
-def _commit(
-    registry: Registry, staged: Path, manifest: Manifest, head: Release | None, *,
-    title: str, report: GateReport | None, forced_because: str | None = None,
-    signing_key: SigningKey | None = None,
-) -> str:
-    previous = head.manifest if head else None
-    gate_markdown = report.markdown() if report else None
-    if report is None and forced_because:
-        gate_markdown = f"Not gated: {forced_because}"
-    with tempfile.TemporaryDirectory(prefix="hubship-release-") as tmp:
-        out = Path(tmp) / registry.repo_id.split("/")[-1]  # the signature names this folder
-        out.mkdir()
-        manifest.write(out)
-        files = {MANIFEST_FILE: out / MANIFEST_FILE}
-        for ref in manifest.files():
-            files[ref.file] = out / ref.file
-            files[ref.file].parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(staged / ref.file, out / ref.file)
-        if signing_key is not None:
-            files[SIGNATURE_FILE] = _sign(out, signing_key)
-        card_files = write_card(out, manifest, staged, repo_id=registry.repo_id,
-                                previous=previous, gate_markdown=gate_markdown)
-        files |= {path: out / path for path in card_files}
-        deletions = _deletions(registry, head, set(files))
-        return registry.commit_release(
-            files, deletions, parent=head.sha if head else None, title=title,
-            description=_description(manifest, report, forced_because, signing_key),
-        )
-
-
-def _sign(folder: Path, key: SigningKey) -> Path:
-    """Sign the release folder, and check the signature as a backend will."""
-    from hubship.signing import sign_release, verify_release
-
-    signature = sign_release(folder, key)
-    verify_release(folder, key.public, origin="the release just signed")
-    return signature
-
-
 def _signed_as_wanted(registry: Registry, head: _Head, key: SigningKey | None,
                       console: Any) -> bool:
     """Whether the head needs no new commit for signing: no key here, or it verifies with it."""
@@ -404,13 +344,6 @@ def _tag(registry: Registry, sha: str, number: int, *, message: str) -> bool:
         ) from None
 
 
-def _deletions(registry: Registry, head: Release | None, keep: set[str]) -> list[str]:
-    if head is None:
-        return []
-    return [path for path in registry.files(head.sha)
-            if path not in keep and (path.startswith(RELEASE_PATHS) or path in RELEASE_FILES)]
-
-
 def _unchanged(head: _Head, console: Any, *, repaired: str | None) -> PublishResult:
     release = head.release
     number = release.manifest.release if release and release.manifest else None
@@ -439,24 +372,3 @@ def _title(manifest: Manifest) -> str:
     subject = source.git_subject or "(no subject)"
     forced = " (FORCED past the gate)" if manifest.forced else ""
     return f"Release v{manifest.release}: {short} {subject}{forced}"
-
-
-def _description(manifest: Manifest, report: GateReport | None,
-                 forced_because: str | None = None, signing_key: SigningKey | None = None
-                 ) -> str:
-    lines = ["| model | metric | value |", "| --- | --- | ---: |"]
-    for name, entry in manifest.models.items():
-        for metric, value in sorted(entry.metrics.items()):
-            primary = " (primary)" if metric == entry.primary_metric.name else ""
-            lines.append(f"| {name} | {metric}{primary} | {value:.4f} |")
-    parts = ["\n".join(lines)]
-    if report is not None:
-        parts.append("Gate (scored at publish on the challenger's holdout sets):\n\n"
-                     + report.markdown())
-    if manifest.forced:
-        parts.append("FORCED: published with --force"
-                     + (f"; {forced_because}." if forced_because else "."))
-    if signing_key is not None:
-        parts.append(f"Signed: {SIGNATURE_FILE} (public key sha256 "
-                     f"{signing_key.public.fingerprint[:16]}…).")
-    return "\n\n".join(parts) + "\n"

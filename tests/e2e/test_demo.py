@@ -1,6 +1,6 @@
-"""`make demo` as a person uses it: the three URLs, the backend on v1 through the loop's hot
-reload, `hubship run` in another terminal shipping v2 to the running demo, Ctrl-C stopping
-everything, and a second demo reusing what the first built."""
+"""`make demo` as a person uses it: the three URLs, the backend on v1 (signed and verified)
+through the loop's hot reload, `hubship run` in another terminal shipping v2 to the running
+demo, Ctrl-C stopping everything, and a second demo reusing what the first built."""
 
 from __future__ import annotations
 
@@ -81,6 +81,7 @@ def test_demo_runs_the_loop_then_hubship_run_ships_v2_and_ctrl_c_stops_everythin
         urls = demo.wait_for_urls()
         v1 = httpx.get(f"{urls['backend']}/version").json()
         assert v1["tag"] == "v1" and v1["source"] == "hub"
+        assert v1["verified"] is True, "the demo signs releases and its backend verifies them"
         page = httpx.get(urls["frontend"])
         assert page.status_code == 200 and "<script" in page.text
         assert httpx.get(f"{urls['frontend']}/api/version").json()["sha"] == v1["sha"]
@@ -101,6 +102,7 @@ def test_demo_runs_the_loop_then_hubship_run_ships_v2_and_ctrl_c_stops_everythin
         assert "using the running demo's hub and backend" in run.stdout
         v2 = httpx.get(f"{urls['backend']}/version").json()
         assert v2["tag"] == "v2" and v2["sha"] != v1["sha"]
+        assert v2["verified"] is True, "hubship run signs with the demo's key"
 
         assert demo.interrupt() == 0
         assert "stopped: frontend, backend, hub" in "\n".join(demo.output)

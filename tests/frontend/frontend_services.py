@@ -11,10 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def backend_service(hub_url: str, repo_id: str, home: Path, *, port: int,
-                    wait_for: str = "/ready", assets_dir: Path | None = None) -> Service:
+                    wait_for: str = "/ready", assets_dir: Path | None = None,
+                    env: dict[str, str] | None = None) -> Service:
     """The real backend (`uvicorn backend.main:app`) serving `repo_id` from the local hub;
     `start()` returns once `wait_for` answers (/ready: a release is loaded). Its bundled
-    fallback is `assets_dir`, or none (an empty folder)."""
+    fallback is `assets_dir`, or none (an empty folder); `env` adds settings."""
     if assets_dir is None:
         assets_dir = home / "assets"
         assets_dir.mkdir(parents=True, exist_ok=True)
@@ -27,7 +28,7 @@ def backend_service(hub_url: str, repo_id: str, home: Path, *, port: int,
         url=url, health_url=f"{url}{wait_for}", cwd=ROOT, log_path=home / "backend.log",
         env={"HF_ENDPOINT": hub_url, "HF_REPO_ID": repo_id, "MODEL_REVISION": "main",
              "HUBSHIP_HOME": str(home), "HUBSHIP_ASSETS_DIR": str(assets_dir),
-             "HF_HOME": str(home / "hf-home")},
+             "HF_HOME": str(home / "hf-home"), **(env or {})},
     )
 
 

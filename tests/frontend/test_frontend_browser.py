@@ -13,7 +13,8 @@ from frontend_services import backend_service, frontend_service
 from playwright.sync_api import Page, expect
 
 from hubship.services import free_port
-from release_builder import FRONTEND_MODELS, build_release
+from release_builder import FRONTEND_MODELS, build_release, publish_release
+from trust_support import key_files
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +41,7 @@ def test_the_page_shows_the_live_release(page: Page, frontend_url: str,
     expect(page.get_by_test_id("release-sha")).to_have_text(live_sha[:7])
     expect(page.get_by_test_id("release-source")).to_have_text("hub")
     expect(page.get_by_test_id("release-source-commit")).to_have_text("2" * 7)
+    expect(page.get_by_test_id("release-verified")).to_have_text("not verified")  # no key
     expect(page.get_by_test_id("source-warning")).to_have_count(0)
     expect(page.get_by_test_id("status-banner")).to_be_hidden()
     link = page.locator("a[data-testid=release-sha]")
@@ -222,6 +224,28 @@ def test_a_hub_outage_costs_only_the_history_panel(
         page.get_by_test_id("predict-species").click()
         expect(page.get_by_test_id("label-species")).to_have_text("Gentoo")
         page.screenshot(path=artifacts_dir / "frontend-bundled.png", full_page=True)
+        assert page.console_errors == []
+    finally:
+        if frontend is not None:
+            frontend.stop()
+        backend.stop()
+
+
+def test_a_release_whose_signature_the_backend_checked_shows_verified(
+    page: Page, frontend_dist: Path, tmp_path: Path, hf_api, repo_id: str, hub_url: str,
+) -> None:
+    key, _, public_key = key_files(tmp_path)
+    build_release(tmp_path / "release", FRONTEND_MODELS, release=1)
+    publish_release(hf_api, repo_id, tmp_path / "release", cache_dir=tmp_path / "hf-cache",
+                    signing_key=key)
+    backend = backend_service(hub_url, repo_id, tmp_path / "backend", port=free_port(),
+                              env={"HUBSHIP_VERIFY_KEY": str(public_key)}).start(timeout=90)
+    frontend = None
+    try:
+        frontend = frontend_service(frontend_dist, backend.url, tmp_path / "frontend.log").start()
+        page.goto(frontend.url)
+        expect(page.get_by_test_id("release-tag")).to_have_text("v1")
+        expect(page.get_by_test_id("release-verified")).to_have_text("verified")
         assert page.console_errors == []
     finally:
         if frontend is not None:
