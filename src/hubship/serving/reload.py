@@ -203,10 +203,7 @@ class Reloader:
             except HubshipError as exc:
                 status = 502 if isinstance(exc, HubUnreachableError) else 409
                 self.metrics.reload("failed")
-                reason = self._reason(exc)
-                log.warning("reload of %s refused, still serving %s: %s", target,
-                            previous_sha or "nothing", reason)
-                raise ReloadFailed(status, reason) from None
+                raise ReloadFailed(status, self._reason(exc)) from None
             except Exception as exc:  # a model that cannot be unpickled or prepared
                 self.metrics.reload("failed")
                 log.exception("reload of %s failed", target)

@@ -6,6 +6,7 @@ change what it serves.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hubship.serving.reload import HubWebhook, Reloader, ReloadFailed, check_secret
 from hubship.serving.responses import detail, json_response
 
+log = logging.getLogger("hubship.serving")
 router = APIRouter(tags=["admin"])
 # auto_error=False: the route answers 404 (route off) or its own 401 message itself
 admin_bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
@@ -60,6 +62,7 @@ async def reload(request: Request, bearer: BearerDep) -> Response:
     try:
         result = await _reloader(request).reload(body.revision)
     except ReloadFailed as exc:
+        log.warning("admin reload refused: %s", exc.detail)  # a refused signature shows here
         return detail(exc.detail, exc.status)
     return json_response({"status": result.status, "sha": result.sha,
                           "previous_sha": result.previous_sha})
