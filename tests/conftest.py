@@ -70,7 +70,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                  "RAILWAY_ENVIRONMENT_ID", "RAILWAY_API_URL", "HUBSHIP_RELEASE_SHA",
                  "HUBSHIP_DEPLOY_COMMIT", "HUBSHIP_VERIFY_REPLICAS", "HUBSHIP_ASSETS_DIR",
                  "MODEL_POLL_SECONDS", "CORS_ORIGINS", "HUBSHIP_SIGNING_KEY",
-                 "HUBSHIP_VERIFY_KEY", "GITHUB_ACTIONS"):
+                 "HUBSHIP_VERIFY_KEY", "HUBSHIP_SKOPS_TRUSTED", "GITHUB_ACTIONS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUBSHIP_HOME", str(tmp_path / ".hubship"))
 

@@ -26,13 +26,17 @@ def register(app: typer.Typer) -> None:
         public = out.with_suffix(".pub")
         existing = [str(p) for p in (out, public) if p.exists()]
         if existing:
-            raise HubshipError(f"{', '.join(existing)} already exists; nothing was written",
+            verb = "exists" if len(existing) == 1 else "exist"
+            raise HubshipError(f"{' and '.join(existing)} already {verb}; nothing was written",
                                hint="choose another --out, or move the old key pair away "
                                     "(a new key pair means re-signing: publish with --force)")
         key = generate()
         write_key_pair(out, key)
         console = Console()
-        say = lambda text: console.print(text, markup=False, highlight=False)  # noqa: E731
+
+        def say(text: str) -> None:
+            console.print(text, markup=False, highlight=False)
+
         say(f"wrote {out} (private key, mode 0600: keep it secret, never commit it)")
         say(f"wrote {public} (public key, sha256 {key.public.fingerprint[:16]}…)")
         say("")
