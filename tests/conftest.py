@@ -8,6 +8,7 @@ HF_ENDPOINT points at it and is set here, before anything imports `huggingface_h
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -28,6 +29,18 @@ os.environ.pop("HF_HUB_OFFLINE", None)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+# Debian's Chromium (what `make test` installs), or a Chrome already on the machine (GitHub's
+# Ubuntu runners ship one); HUBSHIP_CHROMIUM names another.
+CHROMIUM = next(
+    (Path(p) for p in (os.environ.get("HUBSHIP_CHROMIUM"), "/usr/bin/chromium",
+                       "/usr/bin/chromium-browser", "/usr/bin/google-chrome") if p
+     and Path(p).is_file()),
+    Path("/usr/bin/chromium"),
+)
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +92,16 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); "
+                    "Playwright's own browser download does not work here")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -4,8 +4,6 @@ headless Chromium driven by Playwright."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,18 +16,6 @@ from hubship.services import free_port
 from release_builder import FRONTEND_MODELS, build_release, publish_release
 
 ROOT = Path(__file__).resolve().parents[2]
-# Debian's Chromium (what `make test` installs), or a Chrome already on the machine (GitHub's
-# Ubuntu runners ship one); HUBSHIP_CHROMIUM names another.
-CHROMIUM = next(
-    (Path(p) for p in (os.environ.get("HUBSHIP_CHROMIUM"), "/usr/bin/chromium",
-                       "/usr/bin/chromium-browser", "/usr/bin/google-chrome") if p
-     and Path(p).is_file()),
-    Path("/usr/bin/chromium"),
-)
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 # Release N fits with this flexibility: release 2 fits closer, so it beats release 1.
 RELEASE_FLEXIBILITY = {1: 0.002, 2: 1.0}
 
@@ -75,19 +61,6 @@ def frontend_url(frontend_dist: Path, backend_url: str,
     service.start()
     yield service.url
     service.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); "
-                    "Playwright's own browser download does not work here")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -4,17 +4,11 @@ headless Chromium): the page's requests reach the hub and are refused."""
 from __future__ import annotations
 
 import http.server
-import os
-import shutil
 import threading
 from pathlib import Path
 
-import pytest
-
 from hubship.services import free_port
 
-CHROMIUM = next((Path(p) for p in (os.environ.get("HUBSHIP_CHROMIUM"), "/usr/bin/chromium",
-                                   "/usr/bin/google-chrome") if p and Path(p).is_file()), None)
 REPO = "team/models"
 ATTACK = """<!doctype html><html><body>
 <form id=form method=POST enctype="text/plain" action="{hub}/api/models/{repo}/commit/main">
@@ -49,26 +43,21 @@ def _serve(page: str) -> tuple[http.server.HTTPServer, str]:
     return server, f"http://127.0.0.1:{port}/"
 
 
-def test_a_page_on_another_origin_cannot_commit_to_a_tokenless_hub(start_hub, api_for):
-    if CHROMIUM is None or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def test_a_page_on_another_origin_cannot_commit_to_a_tokenless_hub(start_hub, api_for,
+                                                                    browser):
     hub = start_hub()
     api = api_for(hub.url, False)
     api.create_repo(REPO)
     before = api.list_repo_commits(REPO)
     server, page_url = _serve(ATTACK.format(hub=hub.url, repo=REPO))
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
-            page = browser.new_page()
-            page.goto(page_url)
-            assert page.evaluate("window.attack") == "done"
-            with page.expect_navigation():
-                page.evaluate("document.getElementById('form').submit()")
-            browser.close()
+        context = browser.new_context()  # the session's Chromium (tests/conftest.py)
+        page = context.new_page()
+        page.goto(page_url)
+        assert page.evaluate("window.attack") == "done"
+        with page.expect_navigation():
+            page.evaluate("document.getElementById('form').submit()")
+        context.close()
     finally:
         server.shutdown()
 
