@@ -1,13 +1,12 @@
-"""Test releases made the way a user's train.py makes them: pipelines fitted on the Palmer
-penguins, saved with `hubship.bundle.Bundle`, numbered, then put on the local hub.
+"""Hand-built test releases: pipelines fitted on the Palmer penguins (the palmerpenguins
+package), saved with `hubship.bundle.Bundle`, numbered, then published with the real publisher
+(`hubship.publish.publish`: gate against the live release, card and plots, one commit, tag v<N>,
+signed when given a key).
 
-Two ways onto the hub:
-- `publish_release`: the real publisher (`hubship.publish.publish`: gate against the live
-  release, card and plots, one commit, tag v<N>). For a normal sequence where each release
-  beats the last, like the frontend's v1 -> v2.
-- `upload_release`: one raw `upload_folder` commit titled "release v<N>" and its tag, no gate.
-  For tests that need what the publisher rightly refuses or decides itself: any release number,
-  a release no better than the live one, the exact commit title.
+For what the real `models/train.py` cannot give: the frontend's models whose inputs the browser
+tests fill in, releases at a chosen quality (v2 beats v1 by design), and the odd releases of the
+trust tests. The other backend tests run on the real training script's releases
+(`real_releases`).
 """
 
 from __future__ import annotations
@@ -56,7 +55,7 @@ FRONTEND_MODELS = (
     Recipe("body_mass", "body_mass_g", ("species", "bill_length_mm", "flipper_length_mm", "sex"),
            "regression", "mae", tolerance=5.0, unit="g"),
 )
-# The backend tests post GOOD_PENGUIN and GOOD_MASS_INPUT: every input required, none nullable.
+# The trust tests post GOOD_PENGUIN: every input required, none nullable.
 BACKEND_MODELS = (
     Recipe("species", "species", ("bill_length_mm", "bill_depth_mm", "flipper_length_mm",
                                   "island"),
@@ -66,7 +65,6 @@ BACKEND_MODELS = (
 )
 GOOD_PENGUIN = {"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181,
                 "island": "Torgersen"}  # an Adelie
-GOOD_MASS_INPUT = {"flipper_length_mm": 210, "bill_length_mm": 45.0, "island": "Biscoe"}
 
 
 def penguins() -> pd.DataFrame:
@@ -92,14 +90,12 @@ def _estimator(task: Task, flexibility: float) -> Any:
 
 
 def build_release(release_dir: Path, models: Sequence[Recipe], *, release: int,
-                  flexibility: float = 1.0, sklearn_version: str | None = None,
-                  model_format: str = "joblib") -> Manifest:
+                  flexibility: float = 1.0, model_format: str = "joblib") -> Manifest:
     """Fit `models`, save them with `Bundle` into `release_dir` and number the release.
 
     `flexibility` is the classifiers' C and the regressors' 1/alpha: a higher one fits closer,
-    scores better, and gives other model files (other shas). `sklearn_version` replaces the
-    scikit-learn version the manifest records, for the backend's refusal tests. The source
-    commit is the release number repeated ("2222222..." for release 2), so pages can show it.
+    scores better, and gives other model files (other shas). The source commit is the release
+    number repeated ("2222222..." for release 2), so pages can show it.
     `model_format` is Bundle.add's `format` ("joblib" or "skops").
     """
     frame = penguins()
@@ -115,24 +111,9 @@ def build_release(release_dir: Path, models: Sequence[Recipe], *, release: int,
                    y_holdout=holdout[recipe.target], task=recipe.task,
                    primary_metric=recipe.primary_metric, tolerance=recipe.tolerance,
                    unit=recipe.unit, format=model_format)
-    manifest = bundle.save()
-    update: dict[str, Any] = {"release": release}
-    if sklearn_version is not None:
-        packages = {**manifest.environment.packages, "scikit-learn": sklearn_version}
-        update["environment"] = manifest.environment.model_copy(update={"packages": packages})
-    manifest = manifest.model_copy(update=update)
+    manifest = bundle.save().model_copy(update={"release": release})
     manifest.write(release_dir)
     return manifest
-
-
-def upload_release(api: Any, repo_id: str, release_dir: Path) -> str:
-    """One raw commit "release v<N>" of `release_dir` on main, tagged v<N>; its sha."""
-    release = Manifest.read(release_dir).release
-    api.create_repo(repo_id, exist_ok=True)
-    commit = api.upload_folder(folder_path=release_dir, repo_id=repo_id,
-                               commit_message=f"release v{release}")
-    api.create_tag(repo_id, tag=f"v{release}", revision=commit.oid)
-    return commit.oid
 
 
 def publish_release(api: Any, repo_id: str, release_dir: Path, *, cache_dir: Path,

@@ -16,7 +16,9 @@ Decisions:
 - A cached file that fails its hash is downloaded again (force_download) when the Hub answers;
   offline, that cached release is skipped.
 - The revision -> sha pointer in the cache (`refs/<revision>`) is written only after a release
-  loaded, so the offline fallback always finds the last release that worked.
+  loaded, so the offline fallback always finds the last release that worked. The fallback asks
+  the cache for RELEASE_PATTERNS, what was downloaded: the client checks a cached snapshot
+  against the commit's whole file list, and the card and plots are never downloaded.
 - Every Hub request has a timeout (`bound_hub_calls`; HUBSHIP_HUB_TIMEOUT, default 30 s): the
   client has none, so a Hub that accepts the connection and never answers would hang the first
   load, hold the reload lock and block shutdown. A timeout is "the Hub did not answer".
@@ -266,16 +268,24 @@ def load_from_hub(settings: Settings, *, api: Any, revision: str | None = None,
 
 
 def load_from_cache(settings: Settings, *, revision: str | None = None) -> ModelSet:
-    """The cached snapshot `revision` last loaded from; no network."""
+    """The cached snapshot `revision` last loaded from; no network.
+
+    Asked with the download's own RELEASE_PATTERNS: the client checks a cached snapshot
+    against the commit's file list, and the card and plots were never downloaded.
+    """
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
+    from huggingface_hub.errors import IncompleteSnapshotError, LocalEntryNotFoundError
 
     revision = revision or settings.model_revision
     try:
         path = Path(snapshot_download(
             settings.repo_id, revision=revision, cache_dir=backend_cache_dir(settings),
-            local_files_only=True,
+            allow_patterns=RELEASE_PATTERNS, local_files_only=True,
         ))
+    except IncompleteSnapshotError as exc:  # a download cut short: files are missing
+        log.warning("%s", exc)
+        raise ReleaseUnavailable(f"the cached release for revision {revision!r} is incomplete "
+                                 "(a download was cut short)") from None
     except LocalEntryNotFoundError:
         raise ReleaseUnavailable(f"no cached release for revision {revision!r}") from None
     try:
@@ -285,7 +295,9 @@ def load_from_cache(settings: Settings, *, revision: str | None = None) -> Model
         log.warning("cached file rejected, not loading it: %s (the Hub is unreachable, so it "
                     "cannot be downloaded again)", exc.message)
         raise
-    return _model_set(settings, revision=revision, sha=path.name, tag=None, source="cache",
+    release = checked.manifest.release
+    return _model_set(settings, revision=revision, sha=path.name,
+                      tag=tag_name(release) if release else None, source="cache",
                       checked=checked, models=models)
 
 
@@ -297,7 +309,7 @@ def load_bundled(settings: Settings) -> ModelSet:
     checked, models = load_models(release_dir, settings, origin=f"bundled {release_dir}")
     release = checked.manifest.release
     return _model_set(settings, revision=settings.model_revision, sha=None,
-                      tag=f"v{release}" if release else None, source="bundled",
+                      tag=tag_name(release) if release else None, source="bundled",
                       checked=checked, models=models)
 
 

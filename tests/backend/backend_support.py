@@ -1,4 +1,4 @@
-"""Small things the backend tests share (their releases come from `release_builder`)."""
+"""Small things the backend tests share (their releases come from `real_releases`)."""
 
 from __future__ import annotations
 

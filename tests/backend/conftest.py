@@ -1,11 +1,14 @@
-"""Backend fixtures: releases v1 and v2 built with `hubship.bundle.Bundle`, uploaded with the
-real client, and a real uvicorn backend subprocess on a free loopback port."""
+"""Backend fixtures: the real releases (`real_releases`: models/train.py + the publisher, on
+the session hub), a fresh repo per test holding the real v1 (`published`), and a real uvicorn
+backend subprocess on a free loopback port."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,30 +16,46 @@ import pytest
 from backend_support import wait_for_first_load
 
 from hubship.services import Service, free_port
-from release_builder import BACKEND_MODELS, build_release, upload_release
+from real_releases import RealReleases, make_real_releases, replay
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def release_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
-    """Release directories v1 and v2 (different fits, so different files and shas)."""
-    base = tmp_path_factory.mktemp("releases")
-    dirs = {}
-    for number in (1, 2):
-        dirs[number] = base / f"v{number}"
-        build_release(dirs[number], BACKEND_MODELS, release=number, flexibility=number)
-    return dirs
+def real_releases(hub_url: str, tmp_path_factory: pytest.TempPathFactory) -> RealReleases:
+    """v1 and v2 as `models/train.py` and `scripts/upload_models.py` make them (v2 after a
+    data push), on a repo of the session hub that no test changes."""
+    return make_real_releases(hub_url, f"tests/penguins-{uuid.uuid4().hex[:8]}",
+                              tmp_path_factory.mktemp("real-releases"))
 
 
 @pytest.fixture
-def published(hf_api, repo_id: str, release_dirs: dict[int, Path]) -> dict[int, str]:
-    """`repo_id` on the session hub with v1 published; returns {release: sha}.
+def published(hf_api, repo_id: str, real_releases: RealReleases) -> dict[int, str]:
+    """`repo_id` on the session hub holding the real v1 (replayed); returns {1: sha}.
 
-    Raw uploads, not `hubship publish`: these tests check the commit title ("release v2"),
-    move main back by hand and publish releases in an order the gate and numbering of the
-    real publisher would not allow."""
-    return {1: upload_release(hf_api, repo_id, release_dirs[1])}
+    A repo per test: tests push v2 (`push_release`), move main back by hand, pin, reload."""
+    return {1: replay(hf_api, repo_id, real_releases[1])}
+
+
+@pytest.fixture
+def push_release(hf_api, repo_id: str, real_releases: RealReleases) -> Callable[..., str]:
+    """`push_release(2)`: the real release 2 on `repo_id` (or on `repo=`), as its publish would
+    put it there; returns the new commit's sha."""
+    def push(number: int, *, repo: str | None = None) -> str:
+        return replay(hf_api, repo or repo_id, real_releases[number])
+
+    return push
+
+
+@pytest.fixture
+def bundled(real_releases: RealReleases, tmp_path: Path) -> Callable[[int], Path]:
+    """`bundled(2)`: a copy of the real release 2's files, as a backend bundles them in
+    `backend/model_assets/` (manifest with its release number, models, holdout, card)."""
+    def copy(number: int) -> Path:
+        return Path(shutil.copytree(real_releases[number].files, tmp_path / f"assets-v{number}",
+                                    ignore=shutil.ignore_patterns(".cache")))
+
+    return copy
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from huggingface_hub import HfApi
 from hubship.config import Settings
 from hubship.serving.app import create_app
 from hubship.serving.routes_models import INLINE_ROWS
-from release_builder import GOOD_PENGUIN, upload_release
+from real_releases import SPECIES_RECORD
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -44,9 +44,9 @@ def test_health_answers_while_the_first_release_loads(hub_url, repo_id, publishe
         assert client.get("/ready").json() == {"ready": True, "sha": published[1]}
 
 
-def test_a_reload_waiting_behind_a_pin_follows_the_pin(hub_url, hf_api, repo_id, published,
-                                                       release_dirs, tmp_path):
-    v2 = upload_release(hf_api, repo_id, release_dirs[2])
+def test_a_reload_waiting_behind_a_pin_follows_the_pin(hub_url, repo_id, published,
+                                                       push_release, tmp_path):
+    v2 = push_release(2)
     api = PausingApi(endpoint=hub_url, token=False, revision="v1")
     settings = hub_settings(hub_url, repo_id, tmp_path, hf_webhook_secret="s3cret")
     with serving(create_app(settings, hf_api=api)) as client, ThreadPoolExecutor(1) as pool:
@@ -71,8 +71,8 @@ def test_a_reload_waiting_behind_a_pin_follows_the_pin(hub_url, hf_api, repo_id,
 
 
 def test_a_request_finishes_on_the_release_it_started_with(hub_url, hf_api, repo_id, published,
-                                                           release_dirs, tmp_path):
-    records = [GOOD_PENGUIN] * (INLINE_ROWS + 1)  # a batch: predicted in a worker thread
+                                                           push_release, tmp_path):
+    records = [SPECIES_RECORD] * (INLINE_ROWS + 1)  # a batch: predicted in a worker thread
     with serving(create_app(hub_settings(hub_url, repo_id, tmp_path), hf_api=hf_api)) as client:
         state = client.app.state.serving
         v1 = state.active
@@ -82,7 +82,7 @@ def test_a_request_finishes_on_the_release_it_started_with(hub_url, hf_api, repo
         gate = GatedEstimator(species.estimator)
         state.swap(dataclasses.replace(v1, predictors=MappingProxyType(
             {**v1.predictors, "species": dataclasses.replace(species, estimator=gate)})))
-        v2 = upload_release(hf_api, repo_id, release_dirs[2])
+        v2 = push_release(2)
 
         with ThreadPoolExecutor(1) as pool:
             in_flight = pool.submit(client.post, "/models/species/predict", json=records)
@@ -115,7 +115,7 @@ def test_history_reads_waiting_on_a_slow_hub_hold_no_worker_thread(hub_url, repo
         assert go.wait(60)
         return list_repo_refs(*args, **kwargs)
 
-    batch = [GOOD_PENGUIN] * (INLINE_ROWS + 1)
+    batch = [SPECIES_RECORD] * (INLINE_ROWS + 1)
     with serving(create_app(hub_settings(hub_url, repo_id, tmp_path), hf_api=api)) as client, \
             ThreadPoolExecutor(50) as pool:
         api.list_repo_refs = slow_refs  # once loaded (the first load reads the refs too)

@@ -14,7 +14,6 @@ from hubship.errors import IntegrityError, RevisionNotFound
 from hubship.loader import load_from_cache, load_from_hub, load_release
 from hubship.services import free_port
 from hubship.serving.app import create_app
-from release_builder import BACKEND_MODELS, build_release, upload_release
 
 
 def hub_settings(endpoint: str, repo_id: str, home: Path, **extra) -> Settings:
@@ -48,15 +47,15 @@ def test_a_tampered_cache_is_refused_offline(hf_api, hub_url, repo_id, published
 
 
 def test_reload_never_moves_to_an_older_release_unless_pinned(hf_api, hub_url, repo_id,
-                                                              published, release_dirs,
-                                                              tmp_path):
-    v2 = upload_release(hf_api, repo_id, release_dirs[2])
+                                                              published, push_release,
+                                                              real_releases, tmp_path):
+    v2 = push_release(2)
     settings = hub_settings(hub_url, repo_id, tmp_path, admin_token=ADMIN_TOKEN)
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with serving(create_app(settings, hf_api=hf_api)) as client:
         assert client.get("/version").json()["release"] == 2
         # main moves back to v1's files (a manifest saying release 1) without a new release
-        hf_api.upload_folder(folder_path=release_dirs[1], repo_id=repo_id,
+        hf_api.upload_folder(folder_path=real_releases[1].files, repo_id=repo_id,
                              commit_message="put v1 back by hand")
         refused = client.post("/admin/reload", headers=auth)
         assert refused.status_code == 409
@@ -70,33 +69,34 @@ def test_reload_never_moves_to_an_older_release_unless_pinned(hf_api, hub_url, r
 
         releases = client.get("/releases").json()
         assert [r["tag"] for r in releases] == ["v2", "v1"]
-        assert releases[0]["title"] == "release v2"
+        assert releases[0]["title"] == real_releases[2].title  # "Release v2: <git sha> ..."
         metrics = client.get("/metrics").text
         assert 'hubship_reloads_total{outcome="refused"} 1.0' in metrics
         assert 'hubship_reloads_total{outcome="reloaded"} 1.0' in metrics
 
 
 def test_polling_and_the_webhook_pick_up_new_releases(hf_api, hub_url, repo_id, published,
-                                                      release_dirs, tmp_path):
+                                                      push_release, tmp_path):
     settings = hub_settings(hub_url, repo_id, tmp_path, model_poll_seconds=0.2)
     with serving(create_app(settings, hf_api=hf_api)) as client:
         assert client.get("/version").json()["release"] == 1
-        v2 = upload_release(hf_api, repo_id, release_dirs[2])
+        v2 = push_release(2)
         assert wait_for(lambda: client.get("/version").json()["sha"] == v2)
 
-    hooked = hub_settings(hub_url, repo_id, tmp_path / "hooked", hf_webhook_secret="s3cret")
+    hooked_repo = f"{repo_id}-hooked"
+    v1 = push_release(1, repo=hooked_repo)
+    hooked = hub_settings(hub_url, hooked_repo, tmp_path / "hooked", hf_webhook_secret="s3cret")
     with serving(create_app(hooked, hf_api=hf_api)) as client:
-        assert client.get("/version").json()["sha"] == v2
-        build_release(tmp_path / "v3", BACKEND_MODELS, release=3, flexibility=3.0)
-        v3 = upload_release(hf_api, repo_id, tmp_path / "v3")
+        assert client.get("/version").json()["sha"] == v1
+        v2 = push_release(2, repo=hooked_repo)
         hook = {"event": {"action": "update", "scope": "repo.content"},
-                "repo": {"type": "model", "name": repo_id, "headSha": v3},
-                "updatedRefs": [{"ref": "refs/heads/main", "oldSha": v2, "newSha": v3}]}
+                "repo": {"type": "model", "name": hooked_repo, "headSha": v2},
+                "updatedRefs": [{"ref": "refs/heads/main", "oldSha": v1, "newSha": v2}]}
         answer = client.post("/hooks/huggingface", headers={"X-Webhook-Secret": "s3cret"},
                              json=hook)
         assert answer.status_code == 202 and answer.json()["status"] == "reloading"
-        assert wait_for(lambda: client.get("/version").json()["sha"] == v3)
-        assert client.get("/version").json()["tag"] == "v3"
+        assert wait_for(lambda: client.get("/version").json()["sha"] == v2)
+        assert client.get("/version").json()["tag"] == "v2"
 
 
 def test_docs_show_each_models_request_schema_and_cors(hf_api, hub_url, repo_id, published,

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from backend_support import log_text
 
-from release_builder import BACKEND_MODELS, GOOD_PENGUIN, build_release
+from real_releases import SPECIES_RECORD
 
 
 def _env(hub: str, home, **extra: str) -> dict[str, str]:
@@ -27,18 +27,18 @@ def _stops_cleanly(backend) -> None:
     assert "Application shutdown complete" in log and "Finished server process" in log
 
 
-def test_a_silent_hub_falls_back_to_the_bundled_release(silent_hub, start_backend, tmp_path):
-    assets = tmp_path / "assets"
-    build_release(assets, BACKEND_MODELS, release=3)
+def test_a_silent_hub_falls_back_to_the_bundled_release(silent_hub, bundled, start_backend,
+                                                        tmp_path):
+    assets = bundled(1)
     backend = start_backend(_env(silent_hub, tmp_path / "home", HUBSHIP_ASSETS_DIR=str(assets)))
     version = httpx.get(f"{backend.url}/version").json()
-    assert (version["source"], version["release"]) == ("bundled", 3)
+    assert (version["source"], version["release"]) == ("bundled", 1)
     assert "timed out" in log_text(backend) and "trying the cached release" in log_text(backend)
 
     with httpx.Client(base_url=backend.url, timeout=30) as http, ThreadPoolExecutor(50) as pool:
         history = [pool.submit(http.get, "/releases") for _ in range(50)]
         assert http.get("/health").json() == {"status": "ok"}
-        batch = http.post("/models/species/predict", json=[GOOD_PENGUIN] * 100)
+        batch = http.post("/models/species/predict", json=[SPECIES_RECORD] * 100)
         assert batch.status_code == 200 and len(batch.json()["predictions"]) == 100
         answers = [future.result() for future in history]
     assert {answer.status_code for answer in answers} == {503}
