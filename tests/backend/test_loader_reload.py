@@ -112,3 +112,19 @@ def test_docs_show_each_models_request_schema_and_cors(hf_api, hub_url, repo_id,
         preflight = client.options("/models/species/predict", headers={
             "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_every_retry_of_a_backend_that_is_not_ready_says_all_it_tried(repo_id, tmp_path):
+    # The Hub is down and there is no cache nor bundled release: each retry runs the whole
+    # chain again, so the reason keeps naming all three, not only the Hub's error.
+    settings = hub_settings(f"http://127.0.0.1:{free_port()}", repo_id, tmp_path)
+    with serving(create_app(settings)) as client:
+        def reason() -> str:
+            return client.get("/ready").json()["reason"]
+
+        assert "retrying in 1 s" in reason()
+        assert wait_for(lambda: "retrying in 2 s" in reason(), timeout=30)  # after one retry
+        after_retry = reason()
+    for tried in ("did not answer", "cache: no cached release", "bundled: no bundled release",
+                  "hint: start the Hub or fix HF_ENDPOINT"):
+        assert tried in after_retry, after_retry

@@ -114,19 +114,27 @@ class Reloader:
 
     async def _first_load(self) -> None:
         """The whole fallback chain once; then keep retrying the Hub, and poll if asked to."""
+        await self._load_whole_chain()
+        active = self.state.active
+        if active is None or active.model_set.source != "hub":
+            self._spawn(self._recover())
+        if self.settings.model_poll_seconds > 0:
+            self._spawn(self._poll())
+
+    async def _load_whole_chain(self) -> str | None:
+        """Hub, cache, bundled (`loader.load_release`) under the lock, and install what it
+        gives. None once a release is served; else why not, which /ready says."""
         async with self.lock:
+            if self.state.active is not None:  # a reload got there first
+                return None
             try:
                 active = await asyncio.to_thread(self._load_chain)
             except Exception as exc:  # any failure leaves the process up and not ready
                 self.state.reason = self._reason(exc)
                 log.error("not ready: %s", self.state.reason)
-                active = None
-            else:
-                self._install(active)
-        if active is None or active.model_set.source != "hub":
-            self._spawn(self._recover())
-        if self.settings.model_poll_seconds > 0:
-            self._spawn(self._poll())
+                return self.state.reason
+            self._install(active)
+            return None
 
     def _load_chain(self) -> Active:
         return Active.build(load_release(self.settings, api=self.api,
@@ -137,7 +145,13 @@ class Reloader:
         return explain(exc, self.settings.secrets())
 
     async def _recover(self) -> None:
-        """Retry the Hub with exponential backoff until it serves what MODEL_REVISION names."""
+        """Retry with exponential backoff until the Hub serves what MODEL_REVISION names.
+
+        While nothing is served, a retry runs the whole fallback chain again, as the first
+        load did: the reason /ready shows then says all that was tried (the Hub, the cache,
+        the bundled release), not only the Hub's error. While the cache or the bundled release
+        is served, a retry asks the Hub only.
+        """
         delay, problem = 1.0, self.state.reason
         while True:
             active = self.state.active
@@ -145,11 +159,15 @@ class Reloader:
                 return
             self.state.reason = f"{problem}; retrying in {delay:.0f} s"
             await asyncio.sleep(delay)
-            try:
-                await self.reload(allow_older=True, force=True)
-            except ReloadFailed as exc:
-                log.warning("retry failed: %s", exc.detail)
-                problem = exc.detail
+            if self.state.active is None:
+                problem = await self._load_whole_chain() or problem
+                self.metrics.reload("failed" if self.state.active is None else "reloaded")
+            else:
+                try:
+                    await self.reload(allow_older=True, force=True)
+                except ReloadFailed as exc:
+                    log.warning("retry failed: %s", exc.detail)
+                    problem = exc.detail
             delay = min(delay * 2, RETRY_CAP_SECONDS)
 
     async def _poll(self) -> None:
