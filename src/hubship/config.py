@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API")
     model_poll_seconds: float = Field(0, ge=0, description="poll the Hub every N s; 0 = off")
     max_body_bytes: int = Field(1_000_000, alias="HUBSHIP_MAX_BODY_BYTES", gt=0)
+    max_records: int = Field(1000, alias="HUBSHIP_MAX_RECORDS", gt=0,
+                             description="records one predict request may hold")
+    max_errors: int = Field(20, alias="HUBSHIP_MAX_ERRORS", gt=0,
+                            description="validation errors one 422 answer lists")
     allow_sklearn_mismatch: bool = Field(False, alias="HUBSHIP_ALLOW_SKLEARN_MISMATCH")
 
     # Deploy and verify

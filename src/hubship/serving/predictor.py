@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from hubship.errors import ManifestError
 from hubship.loader import LoadedModel, ModelSet
-from hubship.serving.schemas import RequestParser
+from hubship.serving.schemas import RequestLimits, RequestParser
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def _row_getter(positions: list[int]) -> Any:
     return getter
 
 
-def build_predictor(model: LoadedModel) -> Predictor:
+def build_predictor(model: LoadedModel, limits: RequestLimits | None = None) -> Predictor:
     entry, estimator = model.entry, model.estimator
     names = [spec.name for spec in entry.inputs]
     fitted_names = getattr(estimator, "feature_names_in_", None)
@@ -87,11 +87,13 @@ def build_predictor(model: LoadedModel) -> Predictor:
         with_probabilities = hasattr(estimator, "predict_proba") and fitted_classes is not None
     return Predictor(
         name=model.name, task=entry.task, estimator=estimator,
-        parser=RequestParser(model.name, entry), columns=columns,
+        parser=RequestParser(model.name, entry, limits), columns=columns,
         row=_row_getter([names.index(c) for c in order]), classes=classes,
         class_keys=class_keys, with_probabilities=with_probabilities, unit=entry.output.unit,
     )
 
 
-def build_predictors(model_set: ModelSet) -> Mapping[str, Predictor]:
-    return MappingProxyType({name: build_predictor(m) for name, m in model_set.models.items()})
+def build_predictors(model_set: ModelSet, limits: RequestLimits | None = None
+                     ) -> Mapping[str, Predictor]:
+    return MappingProxyType({name: build_predictor(m, limits)
+                             for name, m in model_set.models.items()})

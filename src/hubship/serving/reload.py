@@ -23,6 +23,7 @@ from hubship.errors import HubshipError, HubUnreachableError
 from hubship.loader import SHA_RE, load_from_hub, load_release, resolve_revision
 from hubship.serving.metrics import ServingMetrics
 from hubship.serving.responses import explain
+from hubship.serving.schemas import RequestLimits
 from hubship.serving.state import Active, ServingState
 
 log = logging.getLogger("hubship.serving")
@@ -85,6 +86,7 @@ class Reloader:
     def __init__(self, settings: Settings, state: ServingState, metrics: ServingMetrics,
                  api: Any) -> None:
         self.settings, self.state, self.metrics, self.api = settings, state, metrics, api
+        self.limits = RequestLimits(settings.max_records, settings.max_errors)
         self.lock = asyncio.Lock()
         self.tasks: set[asyncio.Task] = set()
         self.first_load: asyncio.Task | None = None
@@ -138,7 +140,7 @@ class Reloader:
 
     def _load_chain(self) -> Active:
         return Active.build(load_release(self.settings, api=self.api,
-                                         revision=self.state.revision))
+                                         revision=self.state.revision), self.limits)
 
     def _reason(self, exc: BaseException) -> str:
         """For /ready, the reload answers and the log: the problem and its hint, redacted."""
@@ -241,7 +243,7 @@ class Reloader:
 
     def _load_one(self, revision: str, sha: str) -> Active:
         return Active.build(load_from_hub(self.settings, api=self.api, revision=revision,
-                                          sha=sha))
+                                          sha=sha), self.limits)
 
     # ---- webhooks ---------------------------------------------------------------------------
 

@@ -9,6 +9,9 @@ whether it has 1 or 64 rows, and running it inline saves the hop to a worker thr
 and the worker pool's cap of 40 threads. Meanwhile the loop answers nothing else, so /health
 waits at most for the predictions already queued, a few milliseconds each. Bigger batches go
 to a worker thread; serving a slow model, lower INLINE_ROWS.
+
+Bodies over INLINE_BODY_BYTES are validated in a worker thread too: up to 1 MB of JSON takes
+milliseconds to tens of milliseconds to check (see `schemas` for the limits that bound it).
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from hubship.manifest import ModelEntry
 from hubship.serving.metrics import UNKNOWN_MODEL
 from hubship.serving.predictor import Predictor
 from hubship.serving.responses import detail, json_response
-from hubship.serving.schemas import InvalidInput
+from hubship.serving.schemas import InvalidInput, TooManyRecords
 from hubship.serving.state import Active, StateDep
 
 log = logging.getLogger("hubship.serving")
 router = APIRouter(tags=["models"])
 INLINE_ROWS = 64  # larger batches run in a worker thread so the loop keeps answering
+INLINE_BODY_BYTES = 16_384  # larger bodies are validated in a worker thread
 
 
 def predict_in_worker(predictor: Predictor, records: list[BaseModel]) -> list[dict[str, Any]]:
@@ -101,7 +105,10 @@ async def predict(name: str, request: Request) -> Response:
         return _unknown(active, name)
     body = await request.body()
     try:
-        records, batched = predictor.parser.parse(body)
+        if len(body) <= INLINE_BODY_BYTES:
+            records, batched = predictor.parser.parse(body)
+        else:
+            records, batched = await run_in_threadpool(predictor.parser.parse, body)
         if len(records) <= INLINE_ROWS:
             outputs = predictor.predict(records)
         else:
@@ -109,6 +116,9 @@ async def predict(name: str, request: Request) -> Response:
     except InvalidInput as exc:
         app_state.metrics.observe(name, 422, perf_counter() - started)
         return detail(exc.errors, 422)
+    except TooManyRecords as exc:
+        app_state.metrics.observe(name, 413, perf_counter() - started)
+        return detail(exc.message, 413)
     except Exception as exc:  # the model itself failed on valid input
         log.exception("model %s failed", name)
         app_state.metrics.observe(name, 500, perf_counter() - started)

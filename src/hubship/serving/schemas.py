@@ -3,18 +3,41 @@
 Built once per release (never per request). Fields are named f0, f1, ... internally with the
 input's name as alias, so any input name works (spaces, leading underscores, names that clash
 with BaseModel attributes) and a validated record's `__dict__` holds values in input order.
+
+Limits (`RequestLimits`), so that no body costs much whatever it holds (the costly part is not
+validating but the error objects: a 1 MB body can make pydantic build 100,000 errors, each with
+a copy of its input, and converting or freeing them holds the GIL for tenths of a second):
+- the shape first, counted on the bytes (`_check_shape`): at most `max_records` records, each
+  one JSON object of scalar values (so at most max_records + 1 objects and arrays), and a
+  bounded number of fields; else a 413 or 422 that names the limit, before any parsing;
+- a list longer than `max_records` is refused by its length alone (pydantic checks it first);
+- a 422 lists the first `max_errors` errors and counts the rest; when there are many, the
+  first ones are found again record by record (`_first_errors`), not converted all.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from hubship.manifest import InputSpec, ModelEntry
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=False)
+CONVERTED_AT_ONCE = 1000  # more errors than this: find the first ones record by record
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_FLAT_OBJECT = re.compile(rb"\{[^{}\[\]]*\}")  # an object holding no object nor array
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """HUBSHIP_MAX_RECORDS and HUBSHIP_MAX_ERRORS (see `config.Settings`)."""
+
+    max_records: int = 1000
+    max_errors: int = 20
 
 
 class InvalidInput(Exception):
@@ -23,6 +46,20 @@ class InvalidInput(Exception):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(errors)
         self.errors = errors
+
+
+class TooManyRecords(Exception):
+    """More records (or JSON objects and arrays) than HUBSHIP_MAX_RECORDS allows; `message` is
+    the 413 `detail`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @classmethod
+    def counted(cls, records: int | str, limit: int) -> TooManyRecords:
+        return cls(f"{records} records in one request; at most {limit} are accepted (the limit "
+                   "is HUBSHIP_MAX_RECORDS): send them in batches")
 
 
 def _number(value: float | None) -> str:
@@ -79,26 +116,104 @@ def request_model(name: str, entry: ModelEntry) -> type[BaseModel]:
 class RequestParser:
     """Validates a body holding one record or a list of records, straight from JSON bytes."""
 
-    def __init__(self, name: str, entry: ModelEntry) -> None:
+    def __init__(self, name: str, entry: ModelEntry, limits: RequestLimits | None = None
+                 ) -> None:
+        self.name, self.limits = name, limits or RequestLimits()
         self.model = request_model(name, entry)
         self.one = TypeAdapter(self.model)
-        self.many = TypeAdapter(Annotated[list[self.model], Field(min_length=1)])
+        self.many = TypeAdapter(Annotated[list[self.model], Field(
+            min_length=1, max_length=self.limits.max_records)])
         self.specs = {spec.name: spec for spec in entry.inputs}
+        # a valid body has at most max_records * inputs fields; past this bound, more than
+        # max_errors of them are certainly wrong (not listed one by one)
+        self.max_fields = self.limits.max_records * (len(self.specs) + self.limits.max_errors)
 
     def parse(self, body: bytes) -> tuple[list[BaseModel], bool]:
-        """Return (records, is_list); raise InvalidInput with field-level messages."""
+        """Return (records, is_list); raise InvalidInput with field-level messages, or
+        TooManyRecords."""
+        self._check_shape(body)
         batched = body.lstrip()[:1] == b"["
         try:
             if batched:
                 return self.many.validate_json(body), True
             return [self.one.validate_json(body)], False
         except ValidationError as exc:
-            raise InvalidInput(self.describe(exc)) from None
+            raise self._refusal(exc, body, batched) from None
 
-    def describe(self, exc: ValidationError) -> list[dict[str, Any]]:
+    def _check_shape(self, body: bytes) -> None:
+        """Count JSON objects, arrays and fields on the bytes: first with what may be inside
+        strings (a quick upper bound), and only when that is over a limit, without it."""
+        limit = self.limits.max_records
+        containers, fields = body.count(b"{") + body.count(b"["), body.count(b":")
+        if containers <= limit + 1 and fields <= self.max_fields:
+            return
+        blanked = _JSON_STRING.sub(b'""', body)
+        containers, fields = blanked.count(b"{") + blanked.count(b"["), blanked.count(b":")
+        if containers > limit + 1:
+            rest, records = _FLAT_OBJECT.subn(b"0", blanked)
+            if b"{" not in rest and rest.count(b"[") <= 1:  # a list of flat records
+                raise TooManyRecords.counted(records, limit)
+            raise TooManyRecords(
+                f"the body holds {containers} JSON objects or arrays, but a record's values are "
+                f"numbers, strings, booleans or null: {limit} records (the limit is "
+                f"HUBSHIP_MAX_RECORDS) hold at most {limit + 1}")
+        if fields > self.max_fields:
+            raise InvalidInput([{"loc": ["body"], "type": "too_many_fields", "msg": (
+                f"the body holds {fields} fields; model {self.name!r} takes "
+                f"{len(self.specs)} per record ({', '.join(self.specs)})")}])
+
+    def _refusal(self, exc: ValidationError, body: bytes, batched: bool) -> Exception:
+        total, limit = exc.error_count(), self.limits.max_errors
+        if batched and total == 1:  # maybe too_long, whose input is the whole list: not copied
+            [error] = exc.errors(include_url=False, include_input=False)
+            if error["type"] == "too_long":
+                return TooManyRecords.counted(
+                    error.get("ctx", {}).get("actual_length", "too many"),
+                    self.limits.max_records)
+        if total <= CONVERTED_AT_ONCE:
+            errors = exc.errors(include_url=False)[:limit]
+        else:
+            errors = self._first_errors(exc, body, batched)
+        described = self.describe(errors)
+        if total > len(described):
+            described.append({"loc": ["body"], "type": "too_many_errors", "msg": (
+                f"and {total - len(described)} more errors: only the first {len(described)} "
+                "are listed (HUBSHIP_MAX_ERRORS); fix these and send the body again")})
+        return InvalidInput(described)
+
+    def _first_errors(self, exc: ValidationError, body: bytes, batched: bool
+                      ) -> list[dict[str, Any]]:
+        """The first `max_errors` errors, found by validating one record at a time; a record
+        keeps its known fields and its first `max_errors` unknown ones (the errors of the
+        others would not be listed)."""
+        limit = self.limits.max_errors
+        try:
+            parsed = pydantic_core.from_json(body)
+        except ValueError:  # parses for validate_json, not here (a huge number): no inputs
+            return exc.errors(include_url=False, include_input=False)[:limit]
+        records = parsed if batched else [parsed]
+        found: list[dict[str, Any]] = []
+        for index, record in enumerate(records):
+            if isinstance(record, dict) and len(record) > len(self.specs) + limit:
+                unknown = [key for key in record if key not in self.specs][:limit]
+                record = {key: value for key, value in record.items()
+                          if key in self.specs or key in unknown}
+            try:
+                self.one.validate_json(pydantic_core.to_json(record))
+            except ValidationError as record_exc:
+                for error in record_exc.errors(include_url=False):
+                    error["loc"] = (index, *error["loc"]) if batched else error["loc"]
+                    found.append(error)
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    def describe(self, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """pydantic's errors as 422 `detail` items whose messages name the field and what it
+        accepts."""
         fields = ", ".join(self.specs)
-        errors = []
-        for error in exc.errors(include_url=False):
+        described = []
+        for error in errors:
             loc = list(error["loc"])
             field = loc[-1] if loc and isinstance(loc[-1], str) else None
             spec = self.specs.get(field) if field else None
@@ -120,5 +235,5 @@ class RequestParser:
                 msg = "the list of records is empty; send at least one record"
             else:
                 msg = error["msg"]
-            errors.append({"loc": ["body", *loc], "msg": msg, "type": kind})
-        return errors
+            described.append({"loc": ["body", *loc], "msg": msg, "type": kind})
+        return described

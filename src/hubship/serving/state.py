@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 
 from hubship.loader import ModelSet
 from hubship.serving.predictor import Predictor, build_predictors
+from hubship.serving.schemas import RequestLimits
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,8 @@ class Active:
     unknown_model: str  # the tail of the 404 message: "available: a, b"
 
     @classmethod
-    def build(cls, model_set: ModelSet) -> Active:
-        predictors = build_predictors(model_set)
+    def build(cls, model_set: ModelSet, limits: RequestLimits | None = None) -> Active:
+        predictors = build_predictors(model_set, limits)
         return cls(model_set, predictors, "available: " + ", ".join(sorted(predictors)))
 
     @property
