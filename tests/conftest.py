@@ -53,6 +53,12 @@ def hub_url() -> str:
     service.stop()
 
 
+@pytest.fixture(scope="session")
+def hub_log(hub_url: str) -> Path:
+    """The session hub's log: a line per request, "<METHOD> <path> <status> <time>"."""
+    return _SESSION_DIR / "hub.log"
+
+
 @pytest.fixture
 def hf_api(hub_url: str):
     """The real `huggingface_hub.HfApi` pointed at the session's local hub."""

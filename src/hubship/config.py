@@ -67,6 +67,9 @@ class Settings(BaseSettings):
                              description="records one predict request may hold")
     max_errors: int = Field(20, alias="HUBSHIP_MAX_ERRORS", gt=0,
                             description="validation errors one 422 answer lists")
+    releases_cache_seconds: float = Field(
+        10.0, alias="HUBSHIP_RELEASES_CACHE_SECONDS", ge=0,
+        description="how long /releases reuses its last Hub read (a reload refreshes it)")
     allow_sklearn_mismatch: bool = Field(False, alias="HUBSHIP_ALLOW_SKLEARN_MISMATCH")
 
     # Deploy and verify

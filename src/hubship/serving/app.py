@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastA
     )
     app.state.settings, app.state.serving, app.state.metrics = settings, state, metrics
     app.state.reloader = reloader
-    app.state.history = ReleaseHistory(settings, api)
+    app.state.history = ReleaseHistory(settings, api, state)
     for module in (routes_health, routes_models, routes_releases, routes_admin):
         app.include_router(module.router)
     install_openapi(app)

@@ -5,7 +5,10 @@ manifest.json") is kept in memory for good; a failure that may pass (rate limit,
 token, timeout) is not, and that release is left out of this answer only.
 
 Concurrent requests share one read of the Hub (single flight): waiting requests hold no
-thread, so a slow Hub cannot starve the worker threads predictions use.
+thread, so a slow Hub cannot starve the worker threads predictions use. The answer (or the
+error) is then reused for HUBSHIP_RELEASES_CACHE_SECONDS, and until another release is served
+(a reload refreshes it): anonymous traffic cannot multiply Hub requests, which spend the
+backend token's rate limit.
 
 Not `Registry.releases()`: that one fails the whole list on one bad manifest, re-reads every
 manifest each time and drops the commit titles this answer shows. Both read the tags through
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from functools import cached_property
+from time import monotonic
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -28,17 +33,35 @@ from hubship.manifest import Manifest
 from hubship.registry import Registry
 from hubship.serving.responses import detail, explain, json_response
 from hubship.serving.routes_health import zulu
+from hubship.serving.state import Active, ServingState
 
 log = logging.getLogger("hubship.serving")
 router = APIRouter(tags=["releases"])
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """One read of the history (rows, or the error), kept while `served` is served, until
+    `until` (time.monotonic)."""
+
+    served: Active | None
+    until: float
+    rows: list[dict[str, Any]] | None
+    error: HubshipError | None
+
+    def result(self) -> list[dict[str, Any]]:
+        if self.error is not None:
+            raise self.error
+        return self.rows or []
+
+
 class ReleaseHistory:
-    def __init__(self, settings: Settings, api: Any) -> None:
-        self.settings, self.api = settings, api
+    def __init__(self, settings: Settings, api: Any, state: ServingState) -> None:
+        self.settings, self.api, self.state = settings, api, state
         self._manifests: dict[str, Manifest | None] = {}  # definitive answers only
         self._titles: dict[str, tuple[str, str]] = {}
         self._reading: asyncio.Future[list[dict[str, Any]]] | None = None
+        self._answer: _Answer | None = None
 
     @cached_property
     def registry(self) -> Registry:
@@ -46,12 +69,27 @@ class ReleaseHistory:
         return backend_registry(self.settings, self.api)
 
     async def releases(self) -> list[dict[str, Any]]:
-        """The history; joins the read already in flight, if any (on the event loop only)."""
+        """The history: the kept answer while it is fresh, else the read in flight, else a new
+        read (on the event loop only)."""
+        answer = self._answer
+        if answer is not None and answer.served is self.state.active \
+                and monotonic() < answer.until:
+            return answer.result()
         if self._reading is None or self._reading.done():
-            self._reading = asyncio.ensure_future(asyncio.to_thread(self.read))
+            self._reading = asyncio.ensure_future(self._read_and_keep(self.state.active))
             # retrieved even when every waiter went away, so no "never retrieved" warning
             self._reading.add_done_callback(lambda done: done.cancelled() or done.exception())
         return await asyncio.shield(self._reading)
+
+    async def _read_and_keep(self, served: Active | None) -> list[dict[str, Any]]:
+        until = monotonic() + self.settings.releases_cache_seconds
+        try:
+            rows = await asyncio.to_thread(self.read)
+        except HubshipError as exc:
+            self._answer = _Answer(served, until, None, exc)
+            raise
+        self._answer = _Answer(served, until, rows, None)
+        return rows
 
     def read(self) -> list[dict[str, Any]]:
         """One read of the Hub (blocking; one at a time, see `releases`)."""
