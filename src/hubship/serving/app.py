@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastA
     app.state.history = ReleaseHistory(settings, api, state)
     for module in (routes_health, routes_models, routes_releases, routes_admin):
         app.include_router(module.router)
-    install_openapi(app)
+    install_openapi(app, max_records=settings.max_records)
     if settings.cors_origin_list:
         from fastapi.middleware.cors import CORSMiddleware
 

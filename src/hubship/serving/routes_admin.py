@@ -10,9 +10,10 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hubship.serving.openapi import documented_body
 from hubship.serving.reload import HubWebhook, Reloader, ReloadFailed, check_secret
 from hubship.serving.responses import detail, json_response
 
@@ -22,6 +23,10 @@ router = APIRouter(tags=["admin"])
 admin_bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
                           description="ADMIN_TOKEN, as `Authorization: Bearer <token>`")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(admin_bearer)]
+webhook_secret = APIKeyHeader(name="X-Webhook-Secret", auto_error=False,
+                              scheme_name="WebhookSecret", description="HF_WEBHOOK_SECRET")
+WebhookSecretDep = Annotated[str | None, Depends(webhook_secret)]
+BODY_TOO_LARGE = {"description": "body larger than HUBSHIP_MAX_BODY_BYTES"}
 
 
 class ReloadRequest(BaseModel):
@@ -39,9 +44,10 @@ def _reloader(request: Request) -> Reloader:
 @router.post(
     "/admin/reload",
     responses={401: {"description": "bad token"}, 404: {"description": "ADMIN_TOKEN unset"},
-               409: {"description": "reload refused"}, 502: {"description": "Hub failed"}},
-    openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
-        "schema": ReloadRequest.model_json_schema()}}}},
+               409: {"description": "reload refused"}, 413: BODY_TOO_LARGE,
+               422: {"description": "not a reload request body"},
+               502: {"description": "Hub failed"}},
+    openapi_extra=documented_body(ReloadRequest, required=False),
 )
 async def reload(request: Request, bearer: BearerDep) -> Response:
     """Load the watched revision (or the pinned one in the body) and swap it in atomically."""
@@ -71,17 +77,15 @@ async def reload(request: Request, bearer: BearerDep) -> Response:
 @router.post(
     "/hooks/huggingface", status_code=202,
     responses={401: {"description": "bad secret"}, 404: {"description": "secret unset"},
-               422: {"description": "not a Hub webhook body"}},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": HubWebhook.model_json_schema()}}}},
+               413: BODY_TOO_LARGE, 422: {"description": "not a Hub webhook body"}},
+    openapi_extra=documented_body(HubWebhook, required=True),
 )
-async def huggingface_webhook(request: Request) -> Response:
+async def huggingface_webhook(request: Request, secret: WebhookSecretDep) -> Response:
     """A Hub webhook: reload when this repo's watched ref moved."""
     settings = request.app.state.settings
     if settings.hf_webhook_secret is None:
         return detail("Not Found", 404)
-    if not check_secret(request.headers.get("x-webhook-secret"),
-                        settings.hf_webhook_secret.get_secret_value()):
+    if not check_secret(secret, settings.hf_webhook_secret.get_secret_value()):
         return detail("missing or wrong X-Webhook-Secret", 401)
     raw = await request.body()
     try:

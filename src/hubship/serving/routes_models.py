@@ -31,7 +31,7 @@ from hubship.manifest import ModelEntry
 from hubship.serving.metrics import UNKNOWN_MODEL
 from hubship.serving.predictor import Predictor
 from hubship.serving.responses import detail, json_response
-from hubship.serving.schemas import InvalidInput, TooManyRecords
+from hubship.serving.schemas import InvalidInput
 from hubship.serving.state import Active, StateDep
 
 log = logging.getLogger("hubship.serving")
@@ -68,7 +68,8 @@ async def list_models(state: StateDep) -> Response:
     return json_response([_summary(name, entry) for name, entry in models.items()])
 
 
-@router.get("/models/{name}", responses={404: {"description": "unknown model"}})
+@router.get("/models/{name}", responses={404: {"description": "unknown model"},
+                                        503: {"description": "no release loaded"}})
 async def describe_model(name: str, state: StateDep) -> Response:
     """One model: task, inputs (types, allowed values and ranges), output, metrics."""
     active = state.active
@@ -85,11 +86,18 @@ async def describe_model(name: str, state: StateDep) -> Response:
 
 @router.post(
     "/models/{name}/predict",
-    responses={404: {"description": "unknown model"}, 413: {"description": "body too large"},
-               422: {"description": "a field is invalid"}, 503: {"description": "not ready"}},
+    responses={404: {"description": "unknown model"},
+               413: {"description": "body larger than HUBSHIP_MAX_BODY_BYTES"},
+               422: {"description": "a field is invalid (the first HUBSHIP_MAX_ERRORS errors), "
+                     "or more records than HUBSHIP_MAX_RECORDS"},
+               500: {"description": "the model failed on valid input"},
+               503: {"description": "not ready"}},
+    # while a release is served, the document has one path per model, with its own body
+    # (serving.openapi); this is the body documented before that
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"description": "one record, or a list of records (see each model's "
-                   "XxxInput schema)"}}}}},
+        "schema": {"anyOf": [{"type": "object"}, {"type": "array", "minItems": 1,
+                                                  "items": {"type": "object"}}],
+                   "description": "one record, or a list of records"}}}}},
 )
 async def predict(name: str, request: Request) -> Response:
     """Predict one record (an object) or several (a list); the answer names the release sha."""
@@ -116,9 +124,6 @@ async def predict(name: str, request: Request) -> Response:
     except InvalidInput as exc:
         app_state.metrics.observe(name, 422, perf_counter() - started)
         return detail(exc.errors, 422)
-    except TooManyRecords as exc:
-        app_state.metrics.observe(name, 413, perf_counter() - started)
-        return detail(exc.message, 413)
     except Exception as exc:  # the model itself failed on valid input
         log.exception("model %s failed", name)
         app_state.metrics.observe(name, 500, perf_counter() - started)

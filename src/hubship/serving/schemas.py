@@ -9,8 +9,9 @@ validating but the error objects: a 1 MB body can make pydantic build 100,000 er
 a copy of its input, and converting or freeing them holds the GIL for tenths of a second):
 - the shape first, counted on the bytes (`_check_shape`): at most `max_records` records, each
   one JSON object of scalar values (so at most max_records + 1 objects and arrays), and a
-  bounded number of fields; else a 413 or 422 that names the limit, before any parsing;
-- a list longer than `max_records` is refused by its length alone (pydantic checks it first);
+  bounded number of fields; else a 422 that names the limit, before any parsing;
+- a list longer than `max_records` is refused by its length alone (pydantic checks it first):
+  the OpenAPI document says `maxItems`, so this is a 422 like any body off the schema;
 - a 422 lists the first `max_errors` errors and counts the rest; when there are many, the
   first ones are found again record by record (`_first_errors`), not converted all.
 """
@@ -48,18 +49,14 @@ class InvalidInput(Exception):
         self.errors = errors
 
 
-class TooManyRecords(Exception):
-    """More records (or JSON objects and arrays) than HUBSHIP_MAX_RECORDS allows; `message` is
-    the 413 `detail`."""
+def too_many_records(message: str) -> InvalidInput:
+    """More records (or JSON objects and arrays) than HUBSHIP_MAX_RECORDS allows."""
+    return InvalidInput([{"loc": ["body"], "msg": message, "type": "too_many_records"}])
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
-    @classmethod
-    def counted(cls, records: int | str, limit: int) -> TooManyRecords:
-        return cls(f"{records} records in one request; at most {limit} are accepted (the limit "
-                   "is HUBSHIP_MAX_RECORDS): send them in batches")
+def _counted(records: int | str, limit: int) -> InvalidInput:
+    return too_many_records(f"{records} records in one request; at most {limit} are accepted "
+                            "(the limit is HUBSHIP_MAX_RECORDS): send them in batches")
 
 
 def _number(value: float | None) -> str:
@@ -129,8 +126,7 @@ class RequestParser:
         self.max_fields = self.limits.max_records * (len(self.specs) + self.limits.max_errors)
 
     def parse(self, body: bytes) -> tuple[list[BaseModel], bool]:
-        """Return (records, is_list); raise InvalidInput with field-level messages, or
-        TooManyRecords."""
+        """Return (records, is_list); raise InvalidInput with field-level messages."""
         self._check_shape(body)
         batched = body.lstrip()[:1] == b"["
         try:
@@ -152,8 +148,8 @@ class RequestParser:
         if containers > limit + 1:
             rest, records = _FLAT_OBJECT.subn(b"0", blanked)
             if b"{" not in rest and rest.count(b"[") <= 1:  # a list of flat records
-                raise TooManyRecords.counted(records, limit)
-            raise TooManyRecords(
+                raise _counted(records, limit)
+            raise too_many_records(
                 f"the body holds {containers} JSON objects or arrays, but a record's values are "
                 f"numbers, strings, booleans or null: {limit} records (the limit is "
                 f"HUBSHIP_MAX_RECORDS) hold at most {limit + 1}")
@@ -162,14 +158,13 @@ class RequestParser:
                 f"the body holds {fields} fields; model {self.name!r} takes "
                 f"{len(self.specs)} per record ({', '.join(self.specs)})")}])
 
-    def _refusal(self, exc: ValidationError, body: bytes, batched: bool) -> Exception:
+    def _refusal(self, exc: ValidationError, body: bytes, batched: bool) -> InvalidInput:
         total, limit = exc.error_count(), self.limits.max_errors
         if batched and total == 1:  # maybe too_long, whose input is the whole list: not copied
             [error] = exc.errors(include_url=False, include_input=False)
             if error["type"] == "too_long":
-                return TooManyRecords.counted(
-                    error.get("ctx", {}).get("actual_length", "too many"),
-                    self.limits.max_records)
+                return _counted(error.get("ctx", {}).get("actual_length", "too many"),
+                                self.limits.max_records)
         if total <= CONVERTED_AT_ONCE:
             errors = exc.errors(include_url=False)[:limit]
         else:
