@@ -1,22 +1,31 @@
 """Serve the built frontend and forward `/api/<path>` to the backend's `/<path>`.
 
 The local twin of the Vercel deployment (`frontend/vercel.json`): the same build, the same
-`/api` rewrite (prefix stripped), the same security headers. `ensure_built` (re)builds the
-frontend with npm when `dist/` is missing or older than its sources.
+`/api` rewrite (prefix stripped), the same security headers on every answer (the page, the
+forwarded API answers, the errors), and the backend's body limit (HUBSHIP_MAX_BODY_BYTES).
+Forwarding follows RFC 9110 7.6.1: connection-specific headers, and those named in
+`Connection`, are dropped both ways; a redirect to the backend is rewritten to this server's
+own `/api/...`; the backend's `Date` and `Server` pass through, and the server adds its own
+only to the answers it makes (`hubship frontend` runs uvicorn without its default ones, so
+neither is ever doubled). `ensure_built` (re)builds the frontend with npm when `dist/` is
+missing or older than its sources.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -24,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from hubship.errors import HubshipError, redact
+from hubship.serving.limits import BodyLimit
 
 # Kept equal to the "/(.*)" headers in frontend/vercel.json (a test checks it).
 SECURITY_HEADERS = {
@@ -39,11 +49,12 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
 }
 
-# Connection-level headers are never forwarded (RFC 9110 7.6.1); host and length are redone by
-# httpx, and the body arrives decoded, so its encoding is dropped too.
+# Connection-level headers are never forwarded (RFC 9110 7.6.1; plus those `Connection` names);
+# host and length are redone by httpx, and the body arrives decoded, so its encoding goes too.
 _HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "transfer-encoding", "upgrade", "host", "content-length", "content-encoding",
+    "connection", "proxy-connection", "keep-alive", "proxy-authenticate",
+    "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host",
+    "content-length", "content-encoding",
 }
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _SOURCES = ("src", "index.html", "package.json", "package-lock.json", "vite.config.ts",
@@ -55,20 +66,46 @@ class _SinglePageFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         try:
-            response = await super().get_response(path, scope)
+            return await super().get_response(path, scope)
         except HTTPException as exc:
             if exc.status_code != 404:
                 raise
-            response = await super().get_response("index.html", scope)
-        response.headers.update(SECURITY_HEADERS)
-        return response
+            return await super().get_response("index.html", scope)
+
+
+class _SiteHeaders:
+    """Every answer gets SECURITY_HEADERS (in place of any the backend sent), and a `Date`
+    when it has none (the ones this server makes; forwarded ones keep the backend's)."""
+
+    _ours = {name.lower().encode() for name in SECURITY_HEADERS}
+    _values = [(name.lower().encode(), value.encode()) for name, value in
+               SECURITY_HEADERS.items()]
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in self._ours]
+                if not any(k == b"date" for k, _ in headers):
+                    headers.append((b"date", formatdate(usegmt=True).encode()))
+                message = {**message, "headers": headers + self._values}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_frontend_app(
     dist_dir: Path, backend_url: str, *, timeout: float = 30.0,
-    transport: httpx.AsyncBaseTransport | None = None,
+    max_body_bytes: int = 1_000_000, transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
-    """The frontend site: `dist_dir` at `/`, and `/api/<path>` forwarded to `backend_url`."""
+    """The frontend site: `dist_dir` at `/`, and `/api/<path>` forwarded to `backend_url`;
+    request bodies over `max_body_bytes` get 413 (HUBSHIP_MAX_BODY_BYTES, as the backend)."""
     dist_dir = Path(dist_dir)
     if not (dist_dir / "index.html").is_file():
         raise HubshipError(
@@ -92,7 +129,7 @@ def create_frontend_app(
             return JSONResponse(
                 {"detail": f"refused to forward {request.url.path!r}: it does not name a "
                  "path on the backend (no '.' or '..' segments)"}, status_code=400)
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers = dict(_end_to_end(request.headers.items()))
         if request.client:
             headers["x-forwarded-for"] = request.client.host
         headers["x-forwarded-host"] = request.headers.get("host", "")
@@ -106,9 +143,10 @@ def create_frontend_app(
         except httpx.HTTPError as exc:
             return _unreachable(502, f"the backend at {backend_url} did not answer", exc)
         response = Response(answer.content, status_code=answer.status_code)
-        for key, value in answer.headers.multi_items():
-            if key.lower() not in _HOP_BY_HOP:
-                response.headers.append(key, value)
+        for key, value in _end_to_end(answer.headers.multi_items()):
+            if key.lower() == "location":
+                value = _own_location(value, answer.request.url, backend)
+            response.headers.append(key, value)
         return response
 
     routes = [
@@ -116,7 +154,36 @@ def create_frontend_app(
         Route("/api/{path:path}", forward, methods=_METHODS),
         Mount("/", app=_SinglePageFiles(directory=dist_dir, html=True)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(_SiteHeaders), Middleware(BodyLimit, max_bytes=max_body_bytes)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+def _end_to_end(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`headers` without the connection-specific ones: _HOP_BY_HOP and any `Connection` names."""
+    headers = list(headers)
+    named = {token.strip().lower() for key, value in headers if key.lower() == "connection"
+             for token in value.split(",")}
+    return [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP | named]
+
+
+def _own_location(location: str, requested: httpx.URL, backend: httpx.URL) -> str:
+    """A redirect to the backend, as this server's `/api/...`; any other one unchanged.
+
+    The backend's `Location` is read against the URL it answered (it may be relative), and
+    anything under the backend URL's own path maps to `/api` + the rest."""
+    try:
+        target = requested.join(location)
+    except httpx.InvalidURL:
+        return location
+    prefix = backend.raw_path.split(b"?")[0].rstrip(b"/")
+    path = target.raw_path.split(b"?")[0]
+    if (target.scheme, target.host, target.port) != (backend.scheme, backend.host,
+                                                     backend.port) \
+            or not (path == prefix or path.startswith(prefix + b"/")):
+        return location
+    rest = target.raw_path[len(prefix):].decode("ascii")
+    own = "/api" + (rest if rest.startswith("/") else "/" + rest)
+    return own + (f"#{target.fragment}" if target.fragment else "")
 
 
 def _backend_target(backend: httpx.URL, path: str, query: str) -> httpx.URL | None:

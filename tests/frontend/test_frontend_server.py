@@ -1,5 +1,6 @@
 """The frontend server without a browser: what it forwards to the backend, what it serves,
-and when it (re)builds. The backend here is an `httpx.MockTransport` recording each request."""
+and when it (re)builds. The backend here is an `httpx.MockTransport` recording each request,
+except where the headers two real servers add are checked."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from frontend_services import backend_service, frontend_service
 from starlette.testclient import TestClient
 
 from hubship.errors import HubshipError
 from hubship.frontend_server import SECURITY_HEADERS, create_frontend_app, ensure_built
+from hubship.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = "http://backend.test:9000"
@@ -165,3 +168,110 @@ def test_ensure_built_rebuilds_when_a_source_is_newer(tmp_path: Path, monkeypatc
     with pytest.raises(HubshipError, match="npm is not installed") as caught:
         ensure_built(frontend)
     assert "Node.js" in caught.value.hint
+
+
+def test_every_answer_carries_the_security_headers(dist: Path) -> None:
+    def backend(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/down":
+            raise httpx.ConnectError("connection refused", request=request)
+        # a backend's own weaker header is replaced, as Vercel's headers apply to /api too
+        return httpx.Response(200, json={"ok": True}, headers={"X-Frame-Options": "SAMEORIGIN"})
+
+    with serve(dist, backend) as client:
+        answers = {
+            "page": client.get("/"),
+            "api": client.get("/api/ready"),
+            "api error": client.get("/api/down"),
+            "refused path": client.get("/api/%2E%2E/admin/reload"),
+            "too large": client.post("/api/models/x/predict", content=b"x" * 2_000_000),
+        }
+    assert [a.status_code for a in answers.values()] == [200, 200, 502, 400, 413]
+    for what, answer in answers.items():
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers.get_list(name) == [value], (what, name)
+
+
+def test_bodies_over_the_backends_limit_are_refused_before_forwarding(dist: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def backend(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True})
+
+    app = create_frontend_app(dist, BACKEND, max_body_bytes=100,
+                              transport=httpx.MockTransport(backend))
+    with TestClient(app) as client:
+        declared = client.post("/api/models/x/predict", content=b"x" * 101)
+        chunked = client.post("/api/models/x/predict", content=iter([b"x" * 60, b"x" * 60]))
+        fits = client.post("/api/models/x/predict", content=b"x" * 100)
+    assert declared.status_code == chunked.status_code == 413
+    assert "larger than 100 bytes" in declared.json()["detail"]
+    assert "HUBSHIP_MAX_BODY_BYTES" in declared.json()["detail"]
+    assert fits.status_code == 200 and len(seen) == 1
+
+
+def test_connection_specific_headers_are_dropped_both_ways(dist: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def backend(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True}, headers=[
+            ("Connection", "x-backend-hop"), ("X-Backend-Hop", "internal"),
+            ("Keep-Alive", "timeout=5"), ("Proxy-Authenticate", "Basic"),
+            ("Upgrade", "h2c"), ("X-Request-Id", "abc")])
+
+    with serve(dist, backend) as client:
+        answer = client.get("/api/ready", headers={
+            "Connection": "x-client-hop, keep-alive", "X-Client-Hop": "secret",
+            "Keep-Alive": "timeout=5", "TE": "trailers", "Proxy-Authorization": "Basic eDp5",
+            "Proxy-Connection": "keep-alive", "X-Kept": "yes"})
+
+    forwarded = {name.lower() for name in seen[0].headers}
+    for name in ("x-client-hop", "keep-alive", "te", "proxy-authorization", "proxy-connection"):
+        assert name not in forwarded, name
+    # the proxy's own connection to the backend has its own Connection header (httpx's)
+    assert "x-client-hop" not in seen[0].headers.get("connection", "")
+    assert seen[0].headers["x-kept"] == "yes"
+    returned = {name.lower() for name in answer.headers}
+    for name in ("x-backend-hop", "keep-alive", "proxy-authenticate", "upgrade"):
+        assert name not in returned, name
+    assert answer.headers["x-request-id"] == "abc"
+
+
+@pytest.mark.parametrize(("backend_url", "location", "rewritten"), [
+    (BACKEND, f"{BACKEND}/docs/", "/api/docs/"),
+    (BACKEND, "/models/species?x=1", "/api/models/species?x=1"),
+    (BACKEND, "docs", "/api/docs"),  # relative to the answered URL, /ready
+    (f"{BACKEND}/v1", f"{BACKEND}/v1/docs", "/api/docs"),
+    (f"{BACKEND}/v1", "/elsewhere", "/elsewhere"),  # not under the backend URL: as it was
+    (BACKEND, "https://hub.example/login", "https://hub.example/login"),
+])
+def test_a_redirect_to_the_backend_points_at_this_servers_api(
+        dist: Path, backend_url: str, location: str, rewritten: str) -> None:
+    def backend(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(307, headers={"Location": location})
+
+    app = create_frontend_app(dist, backend_url, transport=httpx.MockTransport(backend))
+    with TestClient(app, follow_redirects=False) as client:
+        answer = client.get("/api/ready")
+    assert answer.status_code == 307 and answer.headers["location"] == rewritten
+
+
+def test_date_and_server_are_never_doubled(dist: Path, tmp_path: Path) -> None:
+    # The real processes: `hubship frontend` (uvicorn) in front of a real backend (not ready:
+    # its Hub is a dead port; /health answers all the same).
+    backend = backend_service(f"http://127.0.0.1:{free_port()}", "tests/nowhere",
+                              tmp_path / "backend", port=free_port(),
+                              wait_for="/health").start(timeout=90)
+    try:
+        with frontend_service(dist, backend.url, tmp_path / "frontend.log") as frontend:
+            direct = httpx.get(f"{backend.url}/health")
+            forwarded = httpx.get(f"{frontend.url}/api/health")
+            page = httpx.get(f"{frontend.url}/")
+    finally:
+        backend.stop()
+    assert forwarded.status_code == page.status_code == 200
+    assert forwarded.headers.get_list("server") == direct.headers.get_list("server")
+    assert len(forwarded.headers.get_list("date")) == 1
+    assert len(page.headers.get_list("date")) == 1 and page.headers.get_list("server") == []
+    assert forwarded.headers["x-frame-options"] == page.headers["x-frame-options"] == "DENY"

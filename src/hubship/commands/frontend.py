@@ -40,7 +40,10 @@ def register(app: typer.Typer) -> None:
                 f"no built frontend in {dist}",
                 hint="build it: cd frontend && npm ci && npm run build (or pass --dist)",
             )
-        backend = backend_url or Settings.load().backend_url or DEFAULT_BACKEND_URL
-        web_app = create_frontend_app(dist, backend)
+        settings = Settings.load()
+        backend = backend_url or settings.backend_url or DEFAULT_BACKEND_URL
+        web_app = create_frontend_app(dist, backend, max_body_bytes=settings.max_body_bytes)
         typer.echo(f"frontend: http://{host}:{port}  (api -> {backend})")
-        uvicorn.run(web_app, host=host, port=port, log_level="warning")
+        # no default Date/Server: forwarded answers keep the backend's, the app dates its own
+        uvicorn.run(web_app, host=host, port=port, log_level="warning", server_header=False,
+                    date_header=False)
