@@ -6,6 +6,7 @@ answers /health at once, and /ready once a release is loaded.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastA
     )
     app.state.settings, app.state.serving, app.state.metrics = settings, state, metrics
     app.state.reloader = reloader
+    app.state.heavy_work = asyncio.Semaphore(1)  # routes_models.in_worker
     app.state.history = ReleaseHistory(settings, api, state)
     for module in (routes_health, routes_models, routes_releases, routes_admin):
         app.include_router(module.router)

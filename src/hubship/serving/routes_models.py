@@ -12,6 +12,9 @@ to a worker thread; serving a slow model, lower INLINE_ROWS.
 
 Bodies over INLINE_BODY_BYTES are validated in a worker thread too: up to 1 MB of JSON takes
 milliseconds to tens of milliseconds to check (see `schemas` for the limits that bound it).
+That work (big bodies, big batches) runs one request at a time (`in_worker`): the event loop
+then waits for the GIL behind one busy thread, not behind every big request at once, so
+/health stays quick however many arrive (bench/predict_limits.py).
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ log = logging.getLogger("hubship.serving")
 router = APIRouter(tags=["models"])
 INLINE_ROWS = 64  # larger batches run in a worker thread so the loop keeps answering
 INLINE_BODY_BYTES = 16_384  # larger bodies are validated in a worker thread
+
+
+async def in_worker(request: Request, func: Any, *args: Any) -> Any:
+    """`func(*args)` in a worker thread, one request at a time (see the module doc)."""
+    async with request.app.state.heavy_work:
+        return await run_in_threadpool(func, *args)
 
 
 def predict_in_worker(predictor: Predictor, records: list[BaseModel]) -> list[dict[str, Any]]:
@@ -116,11 +125,11 @@ async def predict(name: str, request: Request) -> Response:
         if len(body) <= INLINE_BODY_BYTES:
             records, batched = predictor.parser.parse(body)
         else:
-            records, batched = await run_in_threadpool(predictor.parser.parse, body)
+            records, batched = await in_worker(request, predictor.parser.parse, body)
         if len(records) <= INLINE_ROWS:
             outputs = predictor.predict(records)
         else:
-            outputs = await run_in_threadpool(predict_in_worker, predictor, records)
+            outputs = await in_worker(request, predict_in_worker, predictor, records)
     except InvalidInput as exc:
         app_state.metrics.observe(name, 422, perf_counter() - started)
         return detail(exc.errors, 422)
