@@ -116,6 +116,15 @@ def build_release(release_dir: Path, models: Sequence[Recipe], *, release: int,
     return manifest
 
 
+def pickled_with(release_dir: Path, version: str) -> Path:
+    """Make the manifest say its models were pickled with scikit-learn `version`."""
+    manifest = Manifest.read(release_dir)
+    packages = {**manifest.environment.packages, "scikit-learn": version}
+    environment = manifest.environment.model_copy(update={"packages": packages})
+    manifest.model_copy(update={"environment": environment}).write(release_dir)
+    return release_dir
+
+
 def publish_release(api: Any, repo_id: str, release_dir: Path, *, cache_dir: Path,
                     signing_key: Any = None) -> str:
     """Publish `release_dir` with the real publisher (gated, numbered, tagged, and signed with

@@ -15,10 +15,10 @@ from backend_support import ADMIN_TOKEN, serving
 from hubship.config import Settings
 from hubship.errors import IncompatibleRelease
 from hubship.loader import load_bundled
-from hubship.manifest import Manifest
 from hubship.services import free_port
 from hubship.serving.app import RedactSecrets, create_app
 from real_releases import SPECIES_RECORD
+from release_builder import pickled_with
 
 
 @pytest.fixture(scope="module")
@@ -160,20 +160,11 @@ def test_a_webhook_keeps_fields_it_does_not_know_and_accepts_nulls(client):
     assert answer.json() == {"status": "ignored", "reason": "main did not move"}
 
 
-def _pickled_with(assets: Path, version: str) -> Path:
-    """Make the manifest say its models were pickled with scikit-learn `version`."""
-    manifest = Manifest.read(assets)
-    packages = {**manifest.environment.packages, "scikit-learn": version}
-    environment = manifest.environment.model_copy(update={"packages": packages})
-    manifest.model_copy(update={"environment": environment}).write(assets)
-    return assets
-
-
 def test_sklearn_mismatch_is_refused_unless_allowed(real_releases, tmp_path, caplog):
     import sklearn
 
-    assets = _pickled_with(Path(shutil.copytree(real_releases[1].assets, tmp_path / "old")),
-                           "0.24.2")
+    assets = pickled_with(Path(shutil.copytree(real_releases[1].assets, tmp_path / "old")),
+                          "0.24.2")
     settings = offline_settings(tmp_path, assets)
     with pytest.raises(IncompatibleRelease) as refused:
         load_bundled(settings)

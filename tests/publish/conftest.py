@@ -14,6 +14,7 @@ from pathlib import Path
 import joblib
 import pytest
 
+import release_builder
 from hubship.manifest import Manifest, sha256_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,16 +112,7 @@ def bundle_species():
     return _bundle_species
 
 
-def _pickled_with(release_dir: Path, version: str) -> Path:
-    """Make the manifest say its models were pickled with scikit-learn `version`."""
-    manifest = Manifest.read(release_dir)
-    packages = {**manifest.environment.packages, "scikit-learn": version}
-    environment = manifest.environment.model_copy(update={"packages": packages})
-    manifest.model_copy(update={"environment": environment}).write(release_dir)
-    return release_dir
-
-
 @pytest.fixture
 def pickled_with():
     """`pickled_with(release_dir, "0.24.2")`: the release claims another scikit-learn."""
-    return _pickled_with
+    return release_builder.pickled_with
