@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _enable_fast_sklearn()  # per thread: this is the event loop's, where predictions run
+        app.state.heavy_work = asyncio.Semaphore(1)  # routes_models.in_worker, on this loop
         reloader.start()  # in the background: /health answers while the release loads
         yield
         await reloader.stop()
@@ -110,7 +111,6 @@ def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastA
     )
     app.state.settings, app.state.serving, app.state.metrics = settings, state, metrics
     app.state.reloader = reloader
-    app.state.heavy_work = asyncio.Semaphore(1)  # routes_models.in_worker
     app.state.history = ReleaseHistory(settings, api, state)
     for module in (routes_health, routes_models, routes_releases, routes_admin):
         app.include_router(module.router)
