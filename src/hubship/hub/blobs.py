@@ -30,7 +30,7 @@ def git_blob_oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -116,7 +116,7 @@ class Staging:
             os.replace(tmp, final)
             touched.add(final.parent)
         for folder in touched:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         self.staged.clear()
 
     def release(self) -> None:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import orjson
 
-from hubship.hub.blobs import Staging
+from hubship.hub.blobs import Staging, git_blob_oid
 from hubship.hub.errors import BadRequest
-from hubship.hub.records import AddFile, DeleteFile, DeleteFolder, Operation
+from hubship.hub.lfs_store import LfsStore, check_oid
+from hubship.hub.records import AddFile, DeleteFile, DeleteFolder, Operation, lfs_pointer
 from hubship.hub.validation import check_repo_path, is_full_sha
 
 
@@ -40,7 +41,23 @@ def _header(value: object) -> CommitHeader:
     return CommitHeader(summary.strip(), description, parent)
 
 
-def _operation(key: str, value: dict, staging: Staging) -> Operation:
+def _lfs_file(value: dict, lfs: LfsStore) -> AddFile:
+    """An `lfsFile` operation: a path pointing at an LFS object uploaded before the commit."""
+    path = check_repo_path(value.get("path"))
+    if value.get("algo", "sha256") != "sha256":
+        raise BadRequest(f"LFS file {path!r}: only sha256 oids are supported")
+    oid = check_oid(value.get("oid"))
+    stored = lfs.stored_size(oid)
+    if stored is None:
+        raise BadRequest(f"LFS file {path!r} points at the object {oid}, which was never "
+                         "uploaded: upload it through the LFS batch API, then commit")
+    size = value.get("size", stored)  # a copy of an LFS file comes without its size
+    if size != stored:
+        raise BadRequest(f"LFS file {path!r}: the object {oid} is {stored} bytes, not {size!r}")
+    return AddFile(path, git_blob_oid(lfs_pointer(oid, stored)), stored, lfs=oid)
+
+
+def _operation(key: str, value: dict, staging: Staging, lfs: LfsStore) -> Operation:
     if key == "file":
         path = check_repo_path(value.get("path"))
         content, encoding = value.get("content"), value.get("encoding", "base64")
@@ -58,16 +75,15 @@ def _operation(key: str, value: dict, staging: Staging) -> Operation:
         raw = value.get("path")
         return DeleteFolder(check_repo_path(raw.rstrip("/") if isinstance(raw, str) else raw))
     if key == "lfsFile":
-        raise BadRequest(
-            f"{value.get('path')!r} was sent as an LFS file, but this hub stores every file "
-            "inline (preupload always answers 'regular'); upload it again with a current client"
-        )
+        return _lfs_file(value, lfs)
     raise BadRequest(
-        f"unknown commit operation {key!r}: expected 'file', 'deletedFile' or 'deletedFolder'"
+        f"unknown commit operation {key!r}: expected 'file', 'lfsFile', 'deletedFile' or "
+        "'deletedFolder'"
     )
 
 
-def parse_commit(lines: Iterable[bytes], staging: Staging) -> tuple[CommitHeader, list[Operation]]:
+def parse_commit(lines: Iterable[bytes], staging: Staging,
+                 lfs: LfsStore) -> tuple[CommitHeader, list[Operation]]:
     header: CommitHeader | None = None
     operations: list[Operation] = []
     for number, line in enumerate(lines, start=1):
@@ -87,7 +103,7 @@ def parse_commit(lines: Iterable[bytes], staging: Staging) -> tuple[CommitHeader
             continue
         if not isinstance(value, dict):
             raise BadRequest(f"line {number}: 'value' must be an object")
-        operations.append(_operation(key, value, staging))
+        operations.append(_operation(key, value, staging, lfs))
     if header is None:
         raise BadRequest("the commit body is empty: send NDJSON, a header line then operations")
     return header, operations
