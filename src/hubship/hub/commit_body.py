@@ -1,4 +1,4 @@
-"""Parse the commit NDJSON body the client sends, line by line, staging file contents.
+"""Parse the commit NDJSON body the client sends, as a stream, staging file contents.
 
 Any problem (bad JSON, unknown key, undecodable base64, a path escaping the repo, an LFS
 pointer) raises BadRequest before the store is touched.
@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
 from dataclasses import dataclass
-
-import orjson
+from typing import IO
 
 from hubship.hub.blobs import Staging, git_blob_oid
 from hubship.hub.errors import BadRequest
 from hubship.hub.lfs_store import LfsStore, check_oid
+from hubship.hub.ndjson_stream import StreamedString, read_lines
 from hubship.hub.records import AddFile, DeleteFile, DeleteFolder, Operation, lfs_pointer
 from hubship.hub.validation import check_repo_path, is_full_sha
 
@@ -61,7 +60,12 @@ def _operation(key: str, value: dict, staging: Staging, lfs: LfsStore) -> Operat
     if key == "file":
         path = check_repo_path(value.get("path"))
         content, encoding = value.get("content"), value.get("encoding", "base64")
-        if encoding != "base64" or not isinstance(content, str):
+        if encoding != "base64":
+            raise BadRequest(f"file {path!r}: 'content' must be a base64 string")
+        if isinstance(content, StreamedString):  # a long line: already decoded and staged
+            oid, size = content.result
+            return AddFile(path, oid, size)
+        if not isinstance(content, str):
             raise BadRequest(f"file {path!r}: 'content' must be a base64 string")
         try:
             data = base64.b64decode(content, validate=True)
@@ -82,17 +86,13 @@ def _operation(key: str, value: dict, staging: Staging, lfs: LfsStore) -> Operat
     )
 
 
-def parse_commit(lines: Iterable[bytes], staging: Staging,
+def parse_commit(body: IO[bytes], staging: Staging,
                  lfs: LfsStore) -> tuple[CommitHeader, list[Operation]]:
+    """The header and operations of an NDJSON commit body, read as a stream (a file's content
+    goes to the staging folder piece by piece, never whole into memory)."""
     header: CommitHeader | None = None
     operations: list[Operation] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"line {number} of the commit body is not valid JSON: {exc}") from None
+    for number, item in read_lines(body, staging.new_sink):
         if not isinstance(item, dict) or not isinstance(item.get("key"), str):
             raise BadRequest(f'line {number}: expected an object {{"key": ..., "value": ...}}')
         key, value = item["key"], item.get("value")

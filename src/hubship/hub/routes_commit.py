@@ -16,7 +16,7 @@ from hubship.hub.storage import Commit, Repo, Store
 from hubship.hub.validation import check_repo_path
 
 router = APIRouter()
-SPOOL_IN_MEMORY = 16 * 1024 * 1024
+SPOOL_IN_MEMORY = 1024 * 1024  # a bigger body waits on disk until it is parsed
 
 
 @router.post(REPO + "/preupload/{revision:seg}")
