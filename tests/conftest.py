@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 
-from hubship.services import free_port, hub_service
-
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="hubship-tests-"))
-HUB_PORT = free_port()
+with socket.socket() as _sock:
+    _sock.bind(("127.0.0.1", 0))
+    HUB_PORT = _sock.getsockname()[1]
 HUB_URL = f"http://127.0.0.1:{HUB_PORT}"
 os.environ["HF_ENDPOINT"] = HUB_URL
 os.environ["HF_HOME"] = str(_SESSION_DIR / "hf-home")
@@ -26,6 +27,11 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HF_HUB_OFFLINE", None)
+os.environ.pop("HF_HUB_DISABLE_XET", None)  # `import hubship` decides, as in production
+
+# Imported once HF_ENDPOINT names the local hub: hubship then makes huggingface_hub upload
+# large files through LFS, not Xet (hubship.local_hub_client).
+from hubship.services import hub_service  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

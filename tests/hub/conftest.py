@@ -61,11 +61,12 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[..., Service]]:
     started: list[Service] = []
 
     def start(data_dir: Path | None = None, *, port: int | None = None, token: str | None = None,
-              max_body_bytes: int | None = None, env: dict[str, str] | None = None) -> Service:
+              max_body_bytes: int | None = None, env: dict[str, str] | None = None,
+              args: list[str] | None = None) -> Service:
         data_dir = data_dir or tmp_path / "hub-data"
         port = port or free_port()
         argv = [sys.executable, "-m", "hubship", "hub", "--port", str(port),
-                "--data-dir", str(data_dir)]
+                "--data-dir", str(data_dir), *(args or [])]
         if token:
             argv += ["--token", token]
         if max_body_bytes:

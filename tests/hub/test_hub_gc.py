@@ -115,3 +115,29 @@ def test_collection_never_removes_a_blob_a_commit_in_flight_needs(tmp_path: Path
     assert len(files) > 40  # most commits landed, some lost races
     assert all(store.blobs.exists(f.oid) for f in files)
     assert sorted(store.collect_garbage()) == []  # nothing left over either
+
+
+def test_lfs_objects_no_commit_references_go_once_past_the_grace_period(tmp_path: Path):
+    import hashlib
+    import os
+
+    store = Store(tmp_path)
+    repo = store.create_repo("team", "models", private=False)
+    objects = {}
+    for name in ("kept", "fresh", "stale"):
+        oid = hashlib.sha256(name.encode()).hexdigest()
+        path = store.lfs.path(oid)
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(name.encode())
+        objects[name] = path
+    kept = hashlib.sha256(b"kept").hexdigest()
+    store.commit(repo, "main", [AddFile("big.bin", "1" * 40, 4, lfs=kept)], title="big")
+    hour_ago = os.stat(objects["stale"]).st_mtime - 3601
+    for name in ("kept", "stale"):
+        os.utime(objects[name], (hour_ago, hour_ago))
+
+    Store(tmp_path)  # a restart
+
+    assert objects["kept"].is_file()  # referenced
+    assert objects["fresh"].is_file()  # maybe about to be committed
+    assert not objects["stale"].exists()

@@ -5,10 +5,12 @@ from typing import Annotated
 
 import typer
 
-# Same values as hubship.config.LOCAL_HUB_PORT and hubship.hub.app.DEFAULT_MAX_BODY_BYTES; not
+# Same values as hubship.config.LOCAL_HUB_PORT and hubship.hub.app's defaults; not
 # imported, so that every `hubship` command starts without loading pydantic-settings or FastAPI.
 LOCAL_HUB_PORT = 8900
 DEFAULT_MAX_BODY_BYTES = 2 * 1024**3
+DEFAULT_LFS_THRESHOLD_BYTES = 10 * 1000 * 1000
+DEFAULT_LFS_CHUNK_BYTES = 1024**3
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +29,21 @@ def register(app: typer.Typer) -> None:
         max_body_bytes: Annotated[
             int, typer.Option(min=1, help="largest request body accepted, in bytes")
         ] = DEFAULT_MAX_BODY_BYTES,
+        user: Annotated[str, typer.Option(
+            help="the user the token belongs to (whoami), and the namespace of repo ids "
+                 "given without one")] = "local",
+        lfs_threshold_bytes: Annotated[int, typer.Option(
+            min=0, help="files over this size upload through LFS, as on huggingface.co")
+        ] = DEFAULT_LFS_THRESHOLD_BYTES,
+        lfs_chunk_bytes: Annotated[int, typer.Option(
+            min=1024, help="LFS objects over this size upload in parts of this size")
+        ] = DEFAULT_LFS_CHUNK_BYTES,
+        webhook: Annotated[list[str] | None, typer.Option(
+            help="URL to POST a Hub webhook to on every repo update (repeatable)")] = None,
+        webhook_secret: Annotated[str | None, typer.Option(
+            envvar="HUBSHIP_HUB_WEBHOOK_SECRET", show_default=False,
+            help="sent in X-Webhook-Secret with every webhook (also read from "
+                 "HUBSHIP_HUB_WEBHOOK_SECRET)")] = None,
     ) -> None:
         """Run the local Hugging Face Hub-compatible server (the embedded model registry)."""
         import logging
@@ -39,9 +56,13 @@ def register(app: typer.Typer) -> None:
         log = logging.getLogger("hubship.hub")
         from hubship.hub.guard import LOOPBACK_NAMES
 
-        application = create_app(data_dir, token=token, max_body_bytes=max_body_bytes,
-                                 loopback_only=host in LOOPBACK_NAMES)
         url = f"http://{host}:{port}"
+        application = create_app(
+            data_dir, token=token, max_body_bytes=max_body_bytes,
+            loopback_only=host in LOOPBACK_NAMES, user=user,
+            lfs_threshold_bytes=lfs_threshold_bytes, lfs_chunk_bytes=lfs_chunk_bytes,
+            webhooks=[(target, webhook_secret) for target in webhook or []], public_url=url,
+        )
         log.info("hub: %s (data in %s)", url, data_dir.resolve())
         if token is None:
             log.warning(

@@ -30,7 +30,7 @@ def git_blob_oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -107,6 +107,26 @@ class Staging:
             self.staged[oid] = tmp
         return oid, len(data)
 
+    def new_sink(self) -> FileSink:
+        """Where a streamed file content is written; closing it stages the blob."""
+        return FileSink(self)
+
+    def add_file(self, tmp: Path) -> tuple[str, int]:
+        """Stage the complete, fsynced file `tmp` (moved or removed): its oid and size."""
+        size = tmp.stat().st_size
+        digest = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
+        with open(tmp, "rb") as handle:
+            while block := handle.read(1024 * 1024):
+                digest.update(block)
+        oid = digest.hexdigest()
+        self.store.pin(oid)
+        self.pinned.append(oid)
+        if oid in self.staged or self.store.exists(oid):
+            tmp.unlink()
+        else:
+            self.staged[oid] = tmp.rename(self.folder / oid)
+        return oid, size
+
     def publish(self) -> None:
         """Move every staged blob into the store (atomic renames), durable before returning."""
         touched: set[Path] = set()
@@ -116,7 +136,7 @@ class Staging:
             os.replace(tmp, final)
             touched.add(final.parent)
         for folder in touched:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         self.staged.clear()
 
     def release(self) -> None:
@@ -133,3 +153,21 @@ class Staging:
 
     def __exit__(self, *exc: object) -> None:
         self.discard()
+
+
+class FileSink:
+    """A file content arriving in pieces (hubship.hub.ndjson_stream), staged when closed."""
+
+    def __init__(self, staging: Staging) -> None:
+        self.staging = staging
+        self.path = staging.folder / f"incoming-{uuid.uuid4().hex}"
+        self.handle = open(self.path, "wb")  # noqa: SIM115  (closed in close())
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+
+    def close(self) -> tuple[str, int]:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        return self.staging.add_file(self.path)

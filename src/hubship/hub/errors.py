@@ -12,7 +12,8 @@ JSON body's `error` to the user, so every error carries a message saying what to
     ├── RevisionNotFound      404 + X-Error-Code: RevisionNotFound
     ├── EntryNotFound         404 + X-Error-Code: EntryNotFound (+ X-Repo-Commit when known)
     ├── Conflict              409: the repo, branch or tag exists already
-    └── PreconditionFailed    412: `parentCommit` is not the head of the branch any more
+    ├── PreconditionFailed    412: `parentCommit` is not the head of the branch any more
+    └── NotSupported          501: a Hub feature this hub leaves out (Xet, pull requests...)
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ class Conflict(HubHTTPError):
 
 class PreconditionFailed(HubHTTPError):
     status = 412
+
+
+class NotSupported(HubHTTPError):
+    status = 501
+    code = "NotSupported"
 
 
 async def handle_hub_error(request: Request, exc: Exception) -> JSONResponse:

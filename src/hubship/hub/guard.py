@@ -1,6 +1,7 @@
 """What every request goes through before a route sees a byte of its body.
 
 `WriteGuardMiddleware` decides on the headers alone, so a refused write costs nothing:
+- a request carrying a token that is not the hub's gets 401, reads included;
 - a write (any method but GET, HEAD and OPTIONS, except the read-only POSTs in READ_ROUTES)
   needs the hub's token, when it has one;
 - a write from a web page is refused: a foreign `Origin` (browsers send one on every
@@ -91,10 +92,18 @@ class WriteGuardMiddleware:
         self.signed_routes = signed_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not is_read_route(scope["method"], scope["path"]):
+        if scope["type"] == "http":
             signed = any(r.match(scope["path"]) for r in self.signed_routes)
-            refusal = write_refusal(scope, token=None if signed else self.token,
-                                    loopback_only=self.loopback_only)
+            refusal = None
+            authorization = dict(scope["headers"]).get(b"authorization")
+            if (self.token is not None and authorization is not None and not signed
+                    and not bearer_matches(authorization, self.token)):
+                # a wrong token is an error on reads too, not an anonymous read
+                refusal = Unauthorized("the token sent is not this hub's token: pass the "
+                                       "value given to `hubship hub --token` (HF_TOKEN)")
+            elif not is_read_route(scope["method"], scope["path"]):
+                refusal = write_refusal(scope, token=None if signed else self.token,
+                                        loopback_only=self.loopback_only)
             if refusal is not None:
                 response = await handle_hub_error(Request(scope), refusal)
                 response.headers["Connection"] = "close"  # the unread body is not drained

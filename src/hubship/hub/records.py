@@ -45,9 +45,13 @@ class Commit:
 
 @dataclass(frozen=True)
 class FileEntry:
+    """A file in a commit. `oid` is the git blob SHA-1 (of the LFS pointer for an LFS file);
+    `lfs` is the LFS object's sha256 when the file is stored through LFS."""
+
     path: str
     oid: str
     size: int
+    lfs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class AddFile:
     path: str
     oid: str
     size: int
+    lfs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,12 @@ class DeleteFolder:
 
 
 Operation = AddFile | DeleteFile | DeleteFolder
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    """The Git LFS pointer file standing for an LFS object (what git would store)."""
+    return (f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\n"
+            f"size {size}\n").encode()
 
 
 def tree_oid(entries: Sequence[FileEntry]) -> str:
@@ -106,7 +117,7 @@ def apply_operation(files: dict[str, FileEntry], op: Operation, head: str) -> No
                 raise BadRequest(
                     f"cannot add {op.path!r}: {'/'.join(parts[:i])!r} is a file, not a folder"
                 )
-        files[op.path] = FileEntry(op.path, op.oid, op.size)
+        files[op.path] = FileEntry(op.path, op.oid, op.size, op.lfs)
     elif isinstance(op, DeleteFile):
         if files.pop(op.path, None) is None:
             raise EntryNotFound(

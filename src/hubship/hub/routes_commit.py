@@ -16,27 +16,31 @@ from hubship.hub.storage import Commit, Repo, Store
 from hubship.hub.validation import check_repo_path
 
 router = APIRouter()
-SPOOL_IN_MEMORY = 16 * 1024 * 1024
+SPOOL_IN_MEMORY = 1024 * 1024  # a bigger body waits on disk until it is parsed
 
 
 @router.post(REPO + "/preupload/{revision:seg}")
-def preupload(repo: ReadableRepo, store: StoreDep, revision: str,
+def preupload(repo: ReadableRepo, store: StoreDep, revision: str, request: Request,
               body: JsonBody) -> dict[str, Any]:
-    """Upload mode per file: always "regular" (content inline in the commit, never LFS/Xet),
-    with the remote file's git oid so the client can leave out unchanged files."""
+    """Upload mode per file, as huggingface.co decides it: "lfs" over the LFS threshold,
+    "regular" (inline in the commit) below; with the remote file's id (sha256 for LFS, git
+    oid otherwise) so the client leaves out unchanged files."""
     files = body.get("files") if isinstance(body, dict) else None
     if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
         raise BadRequest('the body must be {"files": [{"path", "sample", "size"}, ...]}')
+    threshold: int = request.app.state.lfs_threshold_bytes
     sha = store.resolve(repo, revision)
     answer = []
     for item in files:
         path = check_repo_path(item.get("path"))
+        size = item.get("size")
+        lfs = isinstance(size, int) and size > threshold
         remote = store.file(repo, sha, path)
         answer.append({
             "path": path,
-            "uploadMode": "regular",
+            "uploadMode": "lfs" if lfs else "regular",
             "shouldIgnore": False,
-            "oid": remote.oid if remote else None,
+            "oid": (remote.lfs if lfs else remote.oid) if remote else None,
         })
     return {"files": answer, "commitOid": sha}
 
@@ -71,7 +75,7 @@ def _commit_from_body(store: Store, repo: Repo, branch: str, body: IO[bytes]) ->
     commit (412, a clash, a failed write) takes its blobs with it, unless another commit
     references them or another request has them pinned."""
     with store.blobs.staging() as staging:
-        header, operations = parse_commit(body, staging)
+        header, operations = parse_commit(body, staging, store.lfs)
         staging.publish()
         try:
             return store.commit(

@@ -8,11 +8,12 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from hubship.hub.deps import ReadableRepo, StoreDep, read_body
 from hubship.hub.errors import BadRequest, EntryNotFound
 from hubship.hub.routes_repos import REPO
-from hubship.hub.serialize import commit_entry, file_entry, folder_entry
+from hubship.hub.serialize import commit_entry, file_entry, folder_entry, last_commit
 from hubship.hub.storage import FileEntry, tree_oid
 from hubship.hub.validation import json_object
 
@@ -80,7 +81,26 @@ def _tree(repo, store, revision: str, path: str, request: Request) -> Response:
         raise EntryNotFound(f"no folder {folder!r} at revision {revision!r}", commit=sha)
     entries = _tree_entries(files, folder, recursive=recursive)
     page = entries[skip:skip + limit]
+    if _flag(request.query_params.get("expand", "false"), "expand"):
+        _add_last_commits(store, repo, sha, page)
     return _paged(request, page, skip, limit, has_more=len(entries) > skip + limit)
+
+
+def _flag(value: object, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    parsed = {"true": True, "1": True, "false": False, "0": False}.get(str(value).lower())
+    if parsed is None:
+        raise BadRequest(f"{name!r} must be true or false, not {value!r}")
+    return parsed
+
+
+def _add_last_commits(store, repo, sha: str, entries: list[dict]) -> None:
+    """`expand=True`: each entry's `lastCommit` (the newest commit that changed it)."""
+    changes = store.last_changes(repo, sha, [e["path"] for e in entries])
+    for entry in entries:
+        if entry["path"] in changes:
+            entry["lastCommit"] = last_commit(changes[entry["path"]])
 
 
 @router.get(REPO + "/tree/{revision:seg}")
@@ -96,10 +116,9 @@ def list_tree_under(repo: ReadableRepo, store: StoreDep, revision: str, path: st
     return _tree(repo, store, revision, path, request)
 
 
-async def _requested_paths(request: Request) -> list[str]:
+async def _requested_paths(request: Request) -> tuple[list[str], bool]:
     """The `paths` of a paths-info request, sent as a form (what the client does) or as JSON
-    `{"paths": [...], "expand": false}`. `expand` is checked, then ignored: this hub has no
-    per-file last commit or security scan to add."""
+    `{"paths": [...], "expand": false}`; and whether to expand them (add `lastCommit`)."""
     raw = await read_body(request)
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
@@ -111,20 +130,19 @@ async def _requested_paths(request: Request) -> list[str]:
             paths = [paths]
     else:
         form = parse_qs(raw.decode("utf-8", "replace"))
-        paths, expand = form.get("paths", []), form.get("expand", ["false"])[-1].lower()
-        expand = {"true": True, "1": True, "false": False, "0": False}.get(expand, expand)
+        paths, expand = form.get("paths", []), form.get("expand", ["false"])[-1]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise BadRequest("'paths' must be a list of path strings")
-    if not isinstance(expand, bool):
+    if isinstance(expand, int) and not isinstance(expand, bool):
         raise BadRequest(f"'expand' must be true or false, not {expand!r}")
-    return paths
+    return paths, _flag(expand, "expand")
 
 
 @router.post(REPO + "/paths-info/{revision:seg}")
 async def paths_info(repo: ReadableRepo, store: StoreDep, revision: str,
                      request: Request) -> list[dict]:
     """Info on the given paths (form or JSON `paths`); paths that do not exist are left out."""
-    paths = await _requested_paths(request)
+    paths, expand = await _requested_paths(request)
     sha = store.resolve(repo, revision)
     files = store.files(repo, sha)
     by_path = {f.path: f for f in files}
@@ -137,6 +155,8 @@ async def paths_info(repo: ReadableRepo, store: StoreDep, revision: str,
             contained = [f for f in files if f.path.startswith(path + "/")]
             if contained:
                 answer.append(folder_entry(path, tree_oid(contained)))
+    if expand:
+        await run_in_threadpool(_add_last_commits, store, repo, sha, answer)
     return answer
 
 
@@ -150,6 +170,11 @@ def resolve_file(repo: ReadableRepo, store: StoreDep, revision: str, path: str) 
     if entry is None:
         raise EntryNotFound(f"{path!r} does not exist at revision {revision!r}", commit=sha)
     headers = {"ETag": f'"{entry.oid}"', "X-Repo-Commit": sha, "Cache-Control": "no-cache"}
+    if entry.lfs:  # what huggingface.co sends for LFS files; the client names its blob by it
+        headers.update({"ETag": f'"{entry.lfs}"', "X-Linked-Etag": f'"{entry.lfs}"',
+                        "X-Linked-Size": str(entry.size)})
+        return FileResponse(store.lfs.path(entry.lfs), headers=headers,
+                            media_type="application/octet-stream")
     return FileResponse(
         store.blobs.path(entry.oid), headers=headers, media_type="application/octet-stream"
     )

@@ -13,7 +13,7 @@ from hubship.hub.storage import DEFAULT_BRANCH, Repo, Store
 from hubship.hub.validation import (
     check_namespace,
     check_ref_name,
-    check_repo_part,
+    check_repo_name,
     json_object,
     optional_bool,
     optional_str,
@@ -52,8 +52,9 @@ def create_repo(request: Request, store: StoreDep, body: JsonBody) -> dict[str, 
     """Create a model repo (409 if it exists)."""
     body = json_object(body)
     _check_model_type(body)
-    namespace = check_namespace(body.get("organization"))
-    name = check_repo_part(body.get("name"), "repo name")
+    # no organization: the token's user, as on huggingface.co (`hf upload my-model .`)
+    namespace = check_namespace(optional_str(body, "organization") or request.app.state.user)
+    name = check_repo_name(body.get("name"))
     private = _requested_privacy(body) or False
     url = f"{str(request.base_url).rstrip('/')}/{namespace}/{name}"
     try:
@@ -69,8 +70,9 @@ def delete_repo(request: Request, store: StoreDep, body: JsonBody) -> dict[str, 
     """Delete a model repo and its history (the blobs stay, unreferenced)."""
     body = json_object(body)
     _check_model_type(body)
-    namespace, name = optional_str(body, "organization"), optional_str(body, "name")
-    repo = readable_repo(namespace or "", name or "", request)
+    namespace = optional_str(body, "organization") or request.app.state.user
+    name = optional_str(body, "name")
+    repo = readable_repo(namespace, name or "", request)
     store.delete_repo(repo)
     return {}
 

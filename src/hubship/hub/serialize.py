@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubship.hub.storage import Commit, FileEntry, Ref, Repo
+from hubship.hub.records import Commit, FileEntry, Ref, Repo, lfs_pointer
 
 
-def repo_info(repo: Repo, sha: str, files: list[FileEntry], last_modified: str) -> dict[str, Any]:
+def repo_summary(repo: Repo, sha: str, last_modified: str) -> dict[str, Any]:
+    """A repo as `list_models` shows it."""
     return {
         "_id": f"{repo.id:024x}",
         "id": repo.repo_id,
@@ -22,8 +23,20 @@ def repo_info(repo: Repo, sha: str, files: list[FileEntry], last_modified: str) 
         "tags": [],
         "createdAt": repo.created_at,
         "lastModified": last_modified,
-        "siblings": [{"rfilename": f.path, "size": f.size, "blobId": f.oid} for f in files],
     }
+
+
+def repo_info(repo: Repo, sha: str, files: list[FileEntry], last_modified: str) -> dict[str, Any]:
+    """A repo as `model_info` shows it: the summary and its files."""
+    return {**repo_summary(repo, sha, last_modified), "siblings": [_sibling(f) for f in files]}
+
+
+def _sibling(entry: FileEntry) -> dict[str, Any]:
+    sibling: dict[str, Any] = {"rfilename": entry.path, "size": entry.size, "blobId": entry.oid}
+    if entry.lfs:  # model_info(files_metadata=True) reads `sha256` here (`oid` in trees)
+        sibling["lfs"] = {"sha256": entry.lfs, "size": entry.size,
+                          "pointerSize": len(lfs_pointer(entry.lfs, entry.size))}
+    return sibling
 
 
 def ref_entry(ref: Ref) -> dict[str, str]:
@@ -42,8 +55,18 @@ def commit_entry(commit: Commit) -> dict[str, Any]:
 
 
 def file_entry(entry: FileEntry) -> dict[str, Any]:
-    return {"type": "file", "oid": entry.oid, "size": entry.size, "path": entry.path}
+    item: dict[str, Any] = {"type": "file", "oid": entry.oid, "size": entry.size,
+                            "path": entry.path}
+    if entry.lfs:
+        item["lfs"] = {"oid": entry.lfs, "size": entry.size,
+                       "pointerSize": len(lfs_pointer(entry.lfs, entry.size))}
+    return item
 
 
 def folder_entry(path: str, oid: str) -> dict[str, Any]:
     return {"type": "directory", "oid": oid, "size": 0, "path": path}
+
+
+def last_commit(commit: Commit) -> dict[str, str]:
+    """`lastCommit` of a tree or paths-info entry (`expand=True`)."""
+    return {"id": commit.oid, "title": commit.title, "date": commit.created_at}

@@ -22,6 +22,7 @@ from hubship.hub.errors import (
     RepoNotFound,
     RevisionNotFound,
 )
+from hubship.hub.lfs_store import LfsStore
 from hubship.hub.records import (
     AUTHOR,
     AddFile,
@@ -38,6 +39,8 @@ from hubship.hub.records import (
     utc_now,
 )
 from hubship.hub.validation import is_full_sha
+from hubship.hub.webhooks import SCHEMA as WEBHOOK_SCHEMA
+from hubship.hub.webhooks import Webhook, record
 
 __all__ = ["AddFile", "Commit", "DeleteFile", "DeleteFolder", "FileEntry", "Operation", "Ref",
            "Repo", "Store", "tree_oid", "DEFAULT_BRANCH"]
@@ -62,26 +65,40 @@ CREATE TABLE IF NOT EXISTS refs (
     target TEXT NOT NULL, message TEXT, PRIMARY KEY (repo_id, kind, name));
 CREATE INDEX IF NOT EXISTS files_by_blob ON files (blob_oid);
 """
+_FILE_COLUMNS = "path, blob_oid, size, lfs_oid"
 
 
 class Store:
     """The hub's state under `data_dir`: `hub.sqlite3` and `blobs/`."""
 
     def __init__(self, data_dir: Path, *, clock: Callable[[], str] = utc_now,
-                 before_commit: Callable[[], None] | None = None) -> None:
-        """`before_commit` (tests only) runs in a commit's open transaction, before COMMIT."""
+                 before_commit: Callable[[], None] | None = None,
+                 webhooks: Sequence[Webhook] = (), public_url: str = "") -> None:
+        """`before_commit` (tests only) runs in a commit's open transaction, before COMMIT.
+        Each repo update queues a delivery to every one of `webhooks` (payload URLs on
+        `public_url`) and calls `on_update` once it is durable."""
         self.data_dir = data_dir
         self.clock = clock
         self.before_commit = before_commit
+        self.webhooks, self.public_url = list(webhooks), public_url.rstrip("/")
+        self.on_update: Callable[[], None] = lambda: None
         data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = data_dir / "hub.sqlite3"
         self.blobs = BlobStore(data_dir / "blobs")
+        self.lfs = LfsStore(data_dir / "lfs")
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+            db.executescript(_SCHEMA + WEBHOOK_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(files)")}
+            if "lfs_oid" not in columns:  # a data dir from before LFS
+                db.execute("ALTER TABLE files ADD COLUMN lfs_oid TEXT")
+            db.execute("CREATE INDEX IF NOT EXISTS files_by_lfs ON files (lfs_oid)")
         removed = self.collect_garbage()
         if removed:
             log.info("removed %d blobs no commit references", len(removed))
+        removed = self.lfs.collect(self.referenced_lfs_objects())
+        if removed:
+            log.info("removed %d LFS objects no commit references", len(removed))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -104,6 +121,17 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+        if self.webhooks:
+            self.on_update()
+
+    def _updated(self, db: sqlite3.Connection, repo: Repo,
+                 refs: list[tuple[str, str | None, str | None]]) -> None:
+        """Queue the webhooks for an update of `refs` (full name, old sha, new sha)."""
+        if not self.webhooks:
+            return
+        row = db.execute("SELECT target FROM refs WHERE repo_id = ? AND kind = 'branch' "
+                         "AND name = ?", (repo.id, DEFAULT_BRANCH)).fetchone()
+        record(db, self.webhooks, repo, self.public_url, row[0] if row else None, refs)
 
     # -- garbage collection -------------------------------------------------------------
 
@@ -114,6 +142,11 @@ class Store:
                 return {r[0] for r in db.execute("SELECT DISTINCT blob_oid FROM files")}
             return {oid for oid in candidates if db.execute(
                 "SELECT 1 FROM files WHERE blob_oid = ? LIMIT 1", (oid,)).fetchone()}
+
+    def referenced_lfs_objects(self) -> set[str]:
+        with self._connect() as db:
+            return {r[0] for r in db.execute(
+                "SELECT DISTINCT lfs_oid FROM files WHERE lfs_oid IS NOT NULL")}
 
     def collect_garbage(self, candidates: Iterable[str] | None = None) -> list[str]:
         """Remove blobs no commit references and no request in flight has pinned (all, or
@@ -169,6 +202,16 @@ class Store:
                 "ORDER BY namespace, name"
             ).fetchall()
         return [Repo(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+    def head_info(self, repo: Repo) -> tuple[str, str]:
+        """The head of main and its date."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT c.oid, c.created_at FROM refs AS r JOIN commits AS c "
+                "ON c.repo_id = r.repo_id AND c.oid = r.target "
+                "WHERE r.repo_id = ? AND r.kind = 'branch' AND r.name = ?",
+                (repo.id, DEFAULT_BRANCH)).fetchone()
+        return row[0], row[1]
 
     # -- revisions and history ----------------------------------------------------------
 
@@ -227,15 +270,38 @@ class Store:
     def files(self, repo: Repo, commit_oid: str) -> list[FileEntry]:
         with self._connect() as db:
             rows = db.execute(
-                "SELECT path, blob_oid, size FROM files WHERE repo_id = ? AND commit_oid = ? "
+                f"SELECT {_FILE_COLUMNS} FROM files WHERE repo_id = ? AND commit_oid = ? "
                 "ORDER BY path", (repo.id, commit_oid),
             ).fetchall()
         return [FileEntry(*row) for row in rows]
 
+    def last_changes(self, repo: Repo, sha: str, paths: Sequence[str]) -> dict[str, Commit]:
+        """For each file or folder path at `sha`, the newest commit (from `sha` back) that
+        changed it: walks the history until every path is placed."""
+        def state(files: dict[str, FileEntry], path: str) -> str | None:
+            if path in files:
+                return files[path].oid
+            inside = [f for p, f in files.items() if p.startswith(path + "/")]
+            return tree_oid(inside) if inside else None
+
+        found: dict[str, Commit] = {}
+        commit = self.get_commit(repo, sha)
+        files = {f.path: f for f in self.files(repo, sha)}
+        pending = set(paths)
+        while pending:
+            older = {f.path: f for f in self.files(repo, commit.parent)} if commit.parent else {}
+            for path in [p for p in pending if state(files, p) != state(older, p)]:
+                found[path] = commit
+                pending.discard(path)
+            if commit.parent is None:
+                break
+            commit, files = self.get_commit(repo, commit.parent), older
+        return found
+
     def file(self, repo: Repo, commit_oid: str, path: str) -> FileEntry | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT path, blob_oid, size FROM files "
+                f"SELECT {_FILE_COLUMNS} FROM files "
                 "WHERE repo_id = ? AND commit_oid = ? AND path = ?", (repo.id, commit_oid, path),
             ).fetchone()
         return FileEntry(*row) if row else None
@@ -270,15 +336,17 @@ class Store:
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"{kind} {name!r} already exists in {repo.repo_id}") from None
+            self._updated(db, repo, [(_full_ref(kind, name), None, target)])
 
     def delete_ref(self, repo: Repo, kind: str, name: str) -> None:
         with self._write() as db:
-            deleted = db.execute(
-                "DELETE FROM refs WHERE repo_id = ? AND kind = ? AND name = ?",
+            row = db.execute(
+                "DELETE FROM refs WHERE repo_id = ? AND kind = ? AND name = ? RETURNING target",
                 (repo.id, kind, name),
-            ).rowcount
-        if not deleted:
-            raise RevisionNotFound(repo.repo_id, name)
+            ).fetchone()
+            if row is None:
+                raise RevisionNotFound(repo.repo_id, name)
+            self._updated(db, repo, [(_full_ref(kind, name), row[0], None)])
 
     # -- commits ------------------------------------------------------------------------
 
@@ -305,7 +373,7 @@ class Store:
                 )
             files = {
                 r[0]: FileEntry(*r) for r in db.execute(
-                    "SELECT path, blob_oid, size FROM files WHERE repo_id = ? AND commit_oid = ?",
+                    f"SELECT {_FILE_COLUMNS} FROM files WHERE repo_id = ? AND commit_oid = ?",
                     (repo.id, head),
                 )
             }
@@ -317,6 +385,7 @@ class Store:
                 "WHERE repo_id = ? AND kind = 'branch' AND name = ? AND target = ?",
                 (oid, repo.id, branch, head),
             )
+            self._updated(db, repo, [(_full_ref("branch", branch), head, oid)])
             if self.before_commit is not None:
                 self.before_commit()
         return Commit(oid, head, title, message, AUTHOR, now)
@@ -333,8 +402,12 @@ class Store:
         ).rowcount
         if inserted:
             db.executemany(
-                "INSERT INTO files (repo_id, commit_oid, path, blob_oid, size) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(repo.id, oid, f.path, f.oid, f.size) for f in files.values()],
+                "INSERT INTO files (repo_id, commit_oid, path, blob_oid, size, lfs_oid) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(repo.id, oid, f.path, f.oid, f.size, f.lfs) for f in files.values()],
             )
         return oid
+
+
+def _full_ref(kind: str, name: str) -> str:
+    return f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}"

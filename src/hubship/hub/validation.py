@@ -11,11 +11,13 @@ import re
 from typing import Any
 
 from hubship.hub.errors import BadRequest
+from hubship.hub.rawpath import REPO_ACTIONS
 
 MAX_PATH_LENGTH = 1024
 MAX_REF_LENGTH = 200
 RESERVED_NAMESPACES = frozenset({"api", "static", "resolve"})
 RESERVED_REF_NAMES = frozenset({"HEAD", "@"})
+RESERVED_REPO_NAMES = REPO_ACTIONS
 
 _REPO_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?$")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -65,11 +67,14 @@ def check_repo_part(value: object, what: str) -> str:
     return value
 
 
+def check_repo_name(value: object) -> str:
+    value = check_repo_part(value, "repo name")
+    if value in RESERVED_REPO_NAMES:
+        raise BadRequest(f"the repo name {value!r} is reserved by the hub; pick another one")
+    return value
+
+
 def check_namespace(value: object) -> str:
-    if value is None or value == "":
-        raise BadRequest(
-            "a repo id needs a namespace: use 'namespace/name' (this hub has no user accounts)"
-        )
     value = check_repo_part(value, "namespace")
     if value.lower() in RESERVED_NAMESPACES:
         raise BadRequest(f"the namespace {value!r} is reserved by the hub; pick another one")
