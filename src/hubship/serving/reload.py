@@ -140,7 +140,7 @@ class Reloader:
         if self.settings.model_poll_seconds > 0:
             self._spawn(self._poll())
 
-    async def _load_whole_chain(self) -> str | None:
+    async def _load_whole_chain(self, *, retry: bool = False) -> str | None:
         """Hub, cache, bundled (`loader.load_release`) under the lock, and install what it
         gives. None once a release is served; else why not, which /ready says."""
         async with self.lock:
@@ -150,7 +150,10 @@ class Reloader:
                 active = await asyncio.to_thread(self._load_chain)
             except Exception as exc:  # any failure leaves the process up and not ready
                 self.state.reason = self._reason(exc)
-                log.error("not ready: %s", self.state.reason)
+                if retry:
+                    log.warning("retry failed: %s", self.state.reason)
+                else:
+                    log.error("not ready: %s", self.state.reason)
                 return self.state.reason
             self._install(active)
             return None
@@ -179,7 +182,7 @@ class Reloader:
             self.state.reason = f"{problem}; retrying in {delay:.0f} s"
             await asyncio.sleep(delay)
             if self.state.active is None:
-                problem = await self._load_whole_chain() or problem
+                problem = await self._load_whole_chain(retry=True) or problem
                 self.metrics.reload("failed" if self.state.active is None else "reloaded")
             else:
                 try:
