@@ -1,6 +1,7 @@
 """The embedded hub killed (SIGKILL) and restarted on the same port and data dir, again and
 again, while a real backend serves a steady predict load and reloads, and while the real
-publisher (`scripts/upload_models.py`, on releases `models/train.py` made) is in flight.
+publisher (`scripts/upload_models.py`, on the releases `models/train.py` made for the
+session's `real_releases`) is in flight.
 
 What counts as a failure, decided here:
 - predict: once the backend was ready (checked before the load starts), EVERY predict must be a
@@ -25,10 +26,8 @@ downloads byte-exact, and a reload serves the head of main, named by its tag.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from hubship.hub.app import PAUSE_LOG_LINE, TEST_PAUSE_BEFORE_COMMIT_ENV
 from hubship.hub.blobs import git_blob_oid
 from hubship.manifest import Manifest
 from hubship.services import Service, free_port, hub_service
+from real_releases import CI_VARIABLES, SPECIES_RECORD, RealReleases
 
 pytestmark = pytest.mark.slow
 
@@ -52,50 +52,9 @@ ROOT = Path(__file__).resolve().parents[2]
 REPO = "lab/penguins"
 ADMIN_TOKEN = "fault-admin-token"
 HUB_TOKEN = "test-token"  # the hub runs without --token: any token is accepted for writes
-SPECIES_RECORD = {"island": "Torgersen", "sex": "male", "bill_length_mm": 39.1,
-                  "bill_depth_mm": 18.7, "flipper_length_mm": 181, "body_mass_g": 3750}
-CI_VARIABLES = ("GITHUB_SHA", "GITHUB_REF", "GITHUB_REPOSITORY", "GITHUB_SERVER_URL",
-                "GITHUB_RUN_ID", "SOURCE_DATE_EPOCH", "GITHUB_ACTIONS", "GITHUB_OUTPUT",
-                "GITHUB_STEP_SUMMARY")
-GIT = ["git", "-c", "user.name=Penguin Lab", "-c", "user.email=lab@example.org"]
 
 
-# -- the releases: models/train.py in a project copy, v2 after a data push -------------------
-
-
-def _train_releases(work: Path) -> dict[int, Path]:
-    """v1 trained on the 2007-2008 seasons; v2 in a clone after the 2009 season is added (it
-    passes the real gate). Both train at once; returns {number: what models/train.py wrote}."""
-    projects = {1: work / "project", 2: work / "project-clone"}
-    (projects[1] / "models").mkdir(parents=True)
-    (projects[1] / "data").mkdir()
-    shutil.copyfile(ROOT / "models" / "train.py", projects[1] / "models" / "train.py")
-    with (open(ROOT / "data" / "penguins.csv", newline="") as source,
-          open(projects[1] / "data" / "penguins.csv", "w", newline="") as target):
-        rows = csv.DictReader(source)
-        writer = csv.DictWriter(target, fieldnames=rows.fieldnames, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(row for row in rows if row["year"] in ("2007", "2008"))
-    _git(projects[1], "init", "-q")
-    _git(projects[1], "add", ".")
-    _git(projects[1], "commit", "-qm", "the 2007 and 2008 seasons")
-    _git(work, "clone", "-q", str(projects[1]), str(projects[2]))
-    shutil.copyfile(ROOT / "data" / "penguins.csv", projects[2] / "data" / "penguins.csv")
-    _git(projects[2], "commit", "-qam", "add the 2009 season")
-    assets = {number: work / f"assets-v{number}" for number in projects}
-    training = {number: subprocess.Popen(
-        [sys.executable, "models/train.py"], cwd=project, text=True,
-        env=_env(HUBSHIP_ASSETS_DIR=str(assets[number])),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    ) for number, project in projects.items()}
-    for run in training.values():
-        output, _ = run.communicate(timeout=300)
-        assert run.returncode == 0, output
-    return assets
-
-
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run([*GIT, *args], cwd=cwd, check=True, capture_output=True)
+# -- the publisher -------------------------------------------------------------------------
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -263,9 +222,10 @@ def _assert_every_file_downloads_byte_exact(api: HfApi, hub: FaultyHub,
 
 
 def test_the_hub_dies_and_comes_back_while_the_backend_serves_and_a_publish_is_in_flight(
-    tmp_path: Path,
+    real_releases: RealReleases, tmp_path: Path,
 ):
-    assets = _train_releases(tmp_path)
+    # what models/train.py wrote for v1, and for v2 after a data push (tests/real_releases.py)
+    assets = {number: real_releases[number].assets for number in (1, 2)}
     hub = FaultyHub(tmp_path / "hub-data", tmp_path)
     hub.start()
     api = HfApi(endpoint=hub.url, token=HUB_TOKEN)
