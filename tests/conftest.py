@@ -32,6 +32,7 @@ os.environ.pop("HF_HUB_DISABLE_XET", None)  # `import hubship` decides, as in pr
 # Imported once HF_ENDPOINT names the local hub: hubship then makes huggingface_hub upload
 # large files through LFS, not Xet (hubship.local_hub_client).
 from hubship.services import hub_service  # noqa: E402
+from real_releases import RealReleases, make_real_releases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -63,6 +64,15 @@ def hub_url() -> str:
 def hub_log(hub_url: str) -> Path:
     """The session hub's log: a line per request, "<METHOD> <path> <status> <time>"."""
     return _SESSION_DIR / "hub.log"
+
+
+@pytest.fixture(scope="session")
+def real_releases(hub_url: str, tmp_path_factory: pytest.TempPathFactory) -> RealReleases:
+    """v1 and v2 as `models/train.py` and `scripts/upload_models.py` make them (v2 after a
+    data push), on a repo of the session hub that no test changes (the backend tests replay
+    them; the hub fault test publishes what train.py wrote, `.assets`, to a hub of its own)."""
+    return make_real_releases(hub_url, f"tests/penguins-{uuid.uuid4().hex[:8]}",
+                              tmp_path_factory.mktemp("real-releases"))
 
 
 @pytest.fixture

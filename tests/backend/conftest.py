@@ -1,6 +1,6 @@
-"""Backend fixtures: the real releases (`real_releases`: models/train.py + the publisher, on
-the session hub), a fresh repo per test holding the real v1 (`published`), and a real uvicorn
-backend subprocess on a free loopback port."""
+"""Backend fixtures: a fresh repo per test holding the real v1 (`published`, from the session's
+`real_releases` in tests/conftest.py), and a real uvicorn backend subprocess on a free
+loopback port."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import shutil
 import socket
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,17 +15,9 @@ import pytest
 from backend_support import wait_for_first_load
 
 from hubship.services import Service, free_port
-from real_releases import RealReleases, make_real_releases, replay
+from real_releases import RealReleases, replay
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def real_releases(hub_url: str, tmp_path_factory: pytest.TempPathFactory) -> RealReleases:
-    """v1 and v2 as `models/train.py` and `scripts/upload_models.py` make them (v2 after a
-    data push), on a repo of the session hub that no test changes."""
-    return make_real_releases(hub_url, f"tests/penguins-{uuid.uuid4().hex[:8]}",
-                              tmp_path_factory.mktemp("real-releases"))
 
 
 @pytest.fixture

@@ -75,6 +75,24 @@ def test_reload_never_moves_to_an_older_release_unless_pinned(hf_api, hub_url, r
         assert 'hubship_reloads_total{outcome="reloaded"} 1.0' in metrics
 
 
+def test_a_release_loaded_before_its_tag_is_named_by_it_after_a_reload(hf_api, hub_url,
+                                                                      repo_id, published,
+                                                                      tmp_path):
+    """A publish that died between its commit and its tag leaves main untagged; the backend
+    loads it; the retry tags it. The next reload (same sha) names the release by its tag."""
+    hf_api.delete_tag(repo_id, tag="v1")
+    settings = hub_settings(hub_url, repo_id, tmp_path, admin_token=ADMIN_TOKEN)
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with serving(create_app(settings, hf_api=hf_api)) as client:
+        assert client.get("/version").json()["tag"] is None
+        assert client.post("/admin/reload", headers=auth).json()["status"] == "unchanged"
+        assert client.get("/version").json()["tag"] is None  # still untagged: nothing to name
+        hf_api.create_tag(repo_id, tag="v1", revision=published[1])
+        reloaded = client.post("/admin/reload", headers=auth).json()
+        assert (reloaded["status"], reloaded["sha"]) == ("unchanged", published[1])
+        assert client.get("/version").json()["tag"] == "v1"
+
+
 def test_polling_and_the_webhook_pick_up_new_releases(hf_api, hub_url, repo_id, published,
                                                       push_release, tmp_path):
     settings = hub_settings(hub_url, repo_id, tmp_path, model_poll_seconds=0.2)

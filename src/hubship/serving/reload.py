@@ -14,14 +14,14 @@ import asyncio
 import gc
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from hubship.config import Settings
 from hubship.errors import HubshipError, HubUnreachableError
-from hubship.loader import SHA_RE, load_from_hub, load_release, resolve_revision
+from hubship.loader import SHA_RE, find_tag, load_from_hub, load_release, resolve_revision
 from hubship.serving.metrics import ServingMetrics
 from hubship.serving.responses import explain
 from hubship.serving.schemas import RequestLimits
@@ -237,6 +237,8 @@ class Reloader:
                 if (current is not None and current.sha == sha and not force
                         and current.model_set.source == "hub"):
                     self.state.revision = target
+                    if current.model_set.tag is None:  # loaded before its tag was made
+                        await self._tag_if_tagged_now(current)
                     self.metrics.reload("unchanged")
                     return ReloadResult("unchanged", sha, previous_sha)
                 active = await asyncio.to_thread(self._load_one, target, sha)
@@ -260,6 +262,15 @@ class Reloader:
             self.state.revision = target
             self.metrics.reload("reloaded")
             return ReloadResult("reloaded", sha, previous_sha)
+
+    async def _tag_if_tagged_now(self, current: Active) -> None:
+        """Name the served release by the tag it got after it was loaded (a publish that died
+        between its commit and its tag leaves main untagged until a retry tags it)."""
+        model_set = current.model_set
+        tag = await asyncio.to_thread(find_tag, self.settings, self.api, model_set.sha or "",
+                                      model_set.release)
+        if tag is not None:
+            self._install(replace(current, model_set=replace(model_set, tag=tag)))
 
     def _load_one(self, revision: str, sha: str) -> Active:
         return Active.build(load_from_hub(self.settings, api=self.api, revision=revision,
