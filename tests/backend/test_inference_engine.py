@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 from odd_models import NaNOn, RaisesOn, Slow
 
 from hubship.config import Settings
+from hubship.services import free_port
 from hubship.serving.app import create_app
 from hubship.serving.runner import JobFailed
 from hubship.serving.state import Active
-from hubship.services import free_port
 from release_builder import BACKEND_MODELS, GOOD_PENGUIN, build_release
 
 PREDICT = "/models/species/predict"
