@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         description="how long /releases reuses its last Hub read (a reload refreshes it)")
     allow_sklearn_mismatch: bool = Field(False, alias="HUBSHIP_ALLOW_SKLEARN_MISMATCH")
     inference_workers: str = Field(
-        "1", alias="HUBSHIP_INFERENCE_WORKERS", pattern=r"^(auto|\d+)$",
+        "1", alias="HUBSHIP_INFERENCE_WORKERS",
         description="inference processes (auto = one per core; 0 = a thread of the server)",
     )
     max_batch: int = Field(64, alias="HUBSHIP_MAX_BATCH", ge=1,
@@ -113,6 +113,15 @@ class Settings(BaseSettings):
         None, alias="HUBSHIP_DEPLOY_COMMIT",
         description="git commit Railway should deploy (opt-in); unset = redeploy the latest",
     )
+
+    @field_validator("inference_workers")
+    @classmethod
+    def _workers_count_or_auto(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value != "auto" and not value.isdigit():
+            raise ValueError("must be a number of inference processes (0 = a thread of the "
+                             "server) or auto (one per core)")
+        return value
 
     @field_validator("backend_url")
     @classmethod

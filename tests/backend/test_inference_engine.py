@@ -189,6 +189,8 @@ def test_a_dead_inference_process_is_restarted_and_its_requests_answered_503(tmp
         answer = in_flight.result()
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
         assert "the inference process ended" in answer.json()["detail"]
+        restarting = client.get("/ready")  # a new process takes a second to import pandas
+        assert restarting.status_code == 503 and "restarting" in restarting.json()["reason"]
         assert wait_for(lambda: metric(client, "hubship_inference_workers") == 1, timeout=60)
         assert metric(client, "hubship_inference_worker_restarts_total") == 1
         again = client.post(PREDICT, json=GOOD_PENGUIN)  # the restarted one holds the release
