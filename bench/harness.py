@@ -73,8 +73,9 @@ def baseline_checkout(revision: str, into: Path) -> Path:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by `pid` and every live descendant."""
+def tree_cpu(pid: int, *, alone: bool = False) -> float:
+    """CPU seconds (user + system) used so far by `pid` and every live descendant (or by
+    `pid` alone)."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -86,7 +87,7 @@ def tree_cpu(pid: int) -> float:
             continue
         parents[int(entry.name)] = int(fields[1])
         times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK
-    family, frontier = {pid}, [pid]
+    family, frontier = {pid}, [] if alone else [pid]
     while frontier:
         parent = frontier.pop()
         for child, its_parent in parents.items():
@@ -120,10 +121,12 @@ def wrk_result(process: subprocess.Popen) -> dict:
 def wrk(url: str, connections: int, duration: float, script: Path, body: str | None = None,
         *, pid: int | None = None) -> dict:
     """One wrk run; with `pid`, also the server's CPU milliseconds per request."""
-    before = tree_cpu(pid) if pid else 0.0
+    before = (tree_cpu(pid), tree_cpu(pid, alone=True)) if pid else (0.0, 0.0)
     result = wrk_result(wrk_start(url, connections, duration, script, body))
     if pid:
-        result["cpu_ms"] = (tree_cpu(pid) - before) * 1000 / max(result["requests"], 1)
+        requests = max(result["requests"], 1)
+        result["cpu_ms"] = (tree_cpu(pid) - before[0]) * 1000 / requests
+        result["http_process_cpu_ms"] = (tree_cpu(pid, alone=True) - before[1]) * 1000 / requests
     return result
 
 

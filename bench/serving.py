@@ -330,7 +330,8 @@ def _report(results: dict) -> None:
             overhead[server] = run["cpu_ms"] - model_ms_per_request(light, per_call)
             print(f"  HTTP + framework CPU per request ({server}, light, c=64): "
                   f"{overhead[server]:.3f} ms (total {run['cpu_ms']:.3f}, model at "
-                  f"{per_call:.1f} rows per call {model_ms_per_request(light, per_call):.3f})")
+                  f"{per_call:.1f} rows per call {model_ms_per_request(light, per_call):.3f}; "
+                  f"the HTTP process alone {run['http_process_cpu_ms']:.3f})")
     if "hubship" in overhead and "floor" in overhead:
         print(f"  HTTP + framework CPU: {ratio(overhead['hubship'], overhead['floor'])} the "
               "floor's (goal <= 1.2x)")
