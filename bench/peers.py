@@ -90,6 +90,14 @@ def floor_app():
     async def health(request):
         return Response(b'{"status":"ok"}', media_type="application/json")
 
+    async def echo(request):
+        """The species route without the model (one DataFrame-free canned answer): the
+        floor's own HTTP + framework cost, measured rather than subtracted."""
+        record = orjson.loads(await request.body())
+        probabilities = [1.0 if record["island"] == "Torgersen" else 0.0, 0.0, 0.0]
+        return Response(orjson.dumps({"label": classes[0], "probabilities": dict(
+            zip(classes, probabilities, strict=True))}), media_type="application/json")
+
     async def species(request):
         record = orjson.loads(await request.body())
         frame = pd.DataFrame([record], columns=columns["species"])
@@ -105,6 +113,8 @@ def floor_app():
         return Response(orjson.dumps({"value": value, "unit": "g"}),
                         media_type="application/json")
 
-    return Starlette(routes=[Route("/health", health), Route("/predict/species", species,
-                                                             methods=["POST"]),
-                             Route("/predict/body_mass", body_mass, methods=["POST"])])
+    return Starlette(routes=[
+        Route("/health", health), Route("/predict/species", species, methods=["POST"]),
+        Route("/predict/body_mass", body_mass, methods=["POST"]),
+        Route("/echo/species", echo, methods=["POST"]),
+    ])
