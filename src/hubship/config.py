@@ -77,8 +77,8 @@ class Settings(BaseSettings):
     )
     max_batch: int = Field(64, alias="HUBSHIP_MAX_BATCH", ge=1,
                            description="most records per model call")
-    batch_wait_ms: float = Field(2.0, alias="HUBSHIP_BATCH_WAIT_MS", ge=0,
-                                 description="longest wait for a fuller batch while busy")
+    batch_wait_ms: float = Field(5.0, alias="HUBSHIP_BATCH_WAIT_MS", ge=0,
+                                 description="longest wait for a fuller batch under load")
     queue_rows: int = Field(2048, alias="HUBSHIP_QUEUE_ROWS", ge=1,
                             description="records waiting past which predict answers 503")
     predict_timeout: float = Field(10.0, alias="HUBSHIP_PREDICT_TIMEOUT", gt=0,

@@ -4,6 +4,7 @@ bound the wait, and a dead inference process is restarted with its requests answ
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import signal
@@ -114,6 +115,29 @@ def test_concurrent_requests_share_one_model_call(tmp_path, assets):
     # the first request's batch, then one batch for the 20 that waited
     assert metric(client, "hubship_batch_rows_count") == 1 + 2
     assert metric(client, "hubship_batch_rows_sum") == 1 + 21
+
+
+@pytest.mark.parametrize(("wait_ms", "calls"), [(1000, 1), (0, 2)])
+def test_after_a_batch_of_several_requests_a_free_worker_waits_for_more(tmp_path, assets,
+                                                                       wait_ms, calls):
+    settings = {"HUBSHIP_INFERENCE_WORKERS": "0", "HUBSHIP_BATCH_WAIT_MS": wait_ms}
+    with serving(app_serving(tmp_path, assets, **settings)) as client:
+        app = client.app
+        submit_together(client, [GOOD_PENGUIN] * 3)  # a call for 1, then one for 2: load
+        assert metric(client, "hubship_batch_rows_count") == 2
+
+        async def two_apart() -> list[Any]:
+            active = app.state.serving.active
+            species = active.predictors["species"]
+            rows = species.rows(species.parser.parse(orjson.dumps(GOOD_PENGUIN))[0])
+            first = app.state.engine.submit(active.key, species, rows)
+            await asyncio.sleep(0.05)
+            second = app.state.engine.submit(active.key, species, rows)
+            return [await first, await second]
+
+        assert [type(answer) for answer in client.portal.call(two_apart)] == [bytes, bytes]
+        # waiting (up to 1 s), the worker gave both one call; not waiting, one call each
+        assert metric(client, "hubship_batch_rows_count") == 2 + calls
 
 
 @pytest.mark.parametrize("workers", ["1", "0"])

@@ -6,10 +6,11 @@
                   each request gets its own answer or error
 
 Decisions:
-- Adaptive batching: a free worker takes what is queued at once when no batch is running (a
-  lone request pays no wait, and with one worker requests queue up while it runs: batches
-  grow with the load). Only while another batch runs does a free worker wait, at most
-  HUBSHIP_BATCH_WAIT_MS after the oldest request arrived, for a fuller batch.
+- Adaptive batching: when the server was idle, a free worker takes what is queued at once (a
+  lone request pays no wait; requests queue up while a batch runs, so batches grow with the
+  load). Under load, that is while another batch runs or when the batch a worker just
+  finished held several requests (their clients answer and send again), a free worker waits
+  up to HUBSHIP_BATCH_WAIT_MS for a fuller batch, unless HUBSHIP_MAX_BATCH rows already wait.
 - One batch, one release: requests are grouped by predictor, which belongs to one release; a
   request keeps the release it read when it arrived. Worker processes hold every release some
   request still waits on (`prepare` before the swap, `retire` after it, dropped when its last
@@ -78,6 +79,7 @@ class InferenceEngine:
         self.retired: set[int] = set()
         self.started = asyncio.Event()
         self.wake: asyncio.TimerHandle | None = None
+        self.hold_until = 0.0  # after a batch of several requests: wait for the next ones
         self.tasks: set[asyncio.Task] = set()  # starts and restarts, cancelled at stop
         self.batches: set[asyncio.Task] = set()  # running: finish or fail, never cancelled
         self.full = JobFailed(503, f"the server is busy: more than {queue_rows} records are "
@@ -246,9 +248,11 @@ class InferenceEngine:
             queue = self._oldest()
             if queue is None:
                 return
-            if self.in_flight and self.queued_rows < self.max_batch:
-                due = queue[0].arrived + self.batch_wait
-                if self.loop.time() < due:  # another batch runs: wait a moment for more
+            if self.queued_rows < self.max_batch:  # under load, wait a moment for more
+                due = self.hold_until
+                if self.in_flight:
+                    due = max(due, queue[0].arrived + self.batch_wait)
+                if self.loop.time() < due:
                     if self.wake is None:
                         self.wake = self.loop.call_at(due, self._woken)
                     return
@@ -286,6 +290,8 @@ class InferenceEngine:
                 jobs)
         finally:
             self.in_flight -= 1
+            if len(jobs) > 1:
+                self.hold_until = self.loop.time() + self.batch_wait
             if worker.alive:
                 self.idle.append(worker)
         for job, result in zip(jobs, results, strict=True):
