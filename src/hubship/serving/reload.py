@@ -191,7 +191,10 @@ class Reloader:
                 return
             self.state.reason = f"{problem}; retrying in {delay:.0f} s"
             await asyncio.sleep(delay)
-            if self.state.active is None:
+            active = self.state.active  # a deploy or reload may have loaded it meanwhile
+            if active is not None and active.model_set.source == "hub":
+                return  # never move on our own past what a deploy just installed
+            if active is None:
                 problem = await self._load_whole_chain(retry=True) or problem
                 self.metrics.reload("failed" if self.state.active is None else "reloaded")
             else:
