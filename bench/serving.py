@@ -1,18 +1,24 @@
-"""Single-row predict throughput and latency: the hubship backend vs two hand-written references.
+"""Predict throughput, latency and CPU: hubship beside LitServe and hand-written references.
 
-    .venv/bin/python bench/serving.py [--duration 10] [--connections 16 64]
+    .venv/bin/python bench/serving.py [--duration 10] [--baseline REV] [--models species]
 
-Trains the real penguin release (`models/train.py`) into a temporary folder, then starts three
-servers side by side, one uvicorn worker each, all loading the same joblib files:
+Trains the real penguin release (`models/train.py`) and a light copy (small scaler + linear
+models, so the serving overhead shows), publishes both on an embedded hub (v1 real, v2 light),
+and for each kind starts, side by side, one server process each (`bench/peers.py`,
+`bench/litserve_server.py`):
 
-  hubship   `uvicorn backend.main:app` (the bundled release; its Hub is a dead port)
-  fastapi   a plain FastAPI endpoint with a hand-written pydantic body calling the model
-  floor     a bare Starlette endpoint: orjson.loads, a DataFrame, the model, orjson.dumps
+  hubship           `uvicorn backend.main:app`, one inference process (the default)
+  hubship-thread    the same with HUBSHIP_INFERENCE_WORKERS=0 (inference in a thread)
+  hubship-before    with --baseline REV: hubship at that git revision (e.g. before the engine)
+  litserve(-batch)  LitServe 0.2.19, in its own venv under ~/.cache/hubship-bench; batched:
+                    max_batch_size 64, batch_timeout 5 ms, one DataFrame and one call per batch
+  fastapi, floor    a plain FastAPI endpoint; a bare Starlette one (orjson, DataFrame, model)
 
-and drives each with `wrk` (a separate process, a Lua POST script) for `--duration` seconds per
-model and connection count. `--light` swaps the models for small scaler + linear ones, so the
-serving overhead (not the model) dominates. Prints requests/s, p50 and p99 and the ratios;
-saves JSON under bench/results/. Needs `wrk` (Debian: apt-get install wrk).
+and drives each with wrk (installed from Debian when missing) at each connection count. Then,
+in the same run: the in-process model cost (ms per call at 1 and 64 rows), /health p99 while
+predict runs at 64 connections, cold start (process start to the first predict 200; the
+release in the backend's Hub cache), and reloads under load (pinning v1/v2 back and forth).
+Prints every figure and the issue's goals as ratios; saves JSON under bench/results/.
 """
 
 from __future__ import annotations
@@ -20,273 +26,349 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import shutil
-import subprocess
+import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from pydantic import BaseModel
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # the embedded hub speaks LFS, not Xet
 
-ROOT = Path(__file__).resolve().parents[1]
-RECORDS = {
-    "species": {"island": "Torgersen", "sex": "male", "bill_length_mm": 39.1,
-                "bill_depth_mm": 18.7, "flipper_length_mm": 181.0, "body_mass_g": 3750.0},
-    "body_mass": {"species": "Gentoo", "island": "Biscoe", "sex": "female",
-                  "bill_length_mm": 46.1, "bill_depth_mm": 13.2, "flipper_length_mm": 211.0},
-}
-LUA = """wrk.method = "POST"
-wrk.body = [[{body}]]
-wrk.headers["Content-Type"] = "application/json"
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.status + e.timeout))
-end
-"""
+import harness  # noqa: E402
+from peers import RECORDS  # noqa: E402
+
+ROOT = harness.ROOT
+ADMIN = "bench-admin-token"
+REPO = "bench/penguins"
 
 
-# ---- the two references (run in their own uvicorn process through --factory) ---------------
-
-class Penguin(BaseModel):
-    island: str
-    sex: str | None = None
-    bill_length_mm: float | None = None
-    bill_depth_mm: float | None = None
-    flipper_length_mm: float | None = None
-    body_mass_g: float | None = None
-
-
-class Measurements(BaseModel):
-    species: str
-    island: str
-    sex: str | None = None
-    bill_length_mm: float
-    bill_depth_mm: float
-    flipper_length_mm: float
-
-
-def _load_models() -> dict:
-    import joblib
-
-    assets = Path(os.environ["BENCH_ASSETS"])
-    return {name: joblib.load(assets / "models" / f"{name}.joblib") for name in RECORDS}
-
-
-def fastapi_app():
-    """What a user would hand-write: pydantic bodies, a DataFrame, the model, a dict back."""
-    import pandas as pd
-    from fastapi import FastAPI
-
-    models = _load_models()
-    app = FastAPI()
-
-    @app.get("/health")
-    async def health() -> dict:
-        return {"status": "ok"}
-
-    @app.post("/predict/species")
-    async def species(penguin: Penguin) -> dict:
-        model = models["species"]
-        probabilities = model.predict_proba(pd.DataFrame([penguin.model_dump()]))[0]
-        classes = model.classes_.tolist()
-        best = int(probabilities.argmax())
-        return {"label": classes[best],
-                "probabilities": dict(zip(classes, probabilities.tolist(), strict=True))}
-
-    @app.post("/predict/body_mass")
-    async def body_mass(measurements: Measurements) -> dict:
-        value = models["body_mass"].predict(pd.DataFrame([measurements.model_dump()]))[0]
-        return {"value": float(value), "unit": "g"}
-
-    return app
-
-
-def floor_app():
-    """The floor: bare Starlette, orjson in and out, the model called directly."""
-    import orjson
-    import pandas as pd
-    from starlette.applications import Starlette
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    models = _load_models()
-    columns = {name: list(model.feature_names_in_) for name, model in models.items()}
-    classes = models["species"].classes_.tolist()
-
-    async def health(request):
-        return Response(b'{"status":"ok"}', media_type="application/json")
-
-    async def species(request):
-        record = orjson.loads(await request.body())
-        frame = pd.DataFrame([record], columns=columns["species"])
-        probabilities = models["species"].predict_proba(frame)[0].tolist()
-        best = max(range(len(classes)), key=probabilities.__getitem__)
-        return Response(orjson.dumps({"label": classes[best], "probabilities": dict(
-            zip(classes, probabilities, strict=True))}), media_type="application/json")
-
-    async def body_mass(request):
-        record = orjson.loads(await request.body())
-        frame = pd.DataFrame([record], columns=columns["body_mass"])
-        value = float(models["body_mass"].predict(frame)[0])
-        return Response(orjson.dumps({"value": value, "unit": "g"}),
-                        media_type="application/json")
-
-    return Starlette(routes=[Route("/health", health), Route("/predict/species", species,
-                                                             methods=["POST"]),
-                             Route("/predict/body_mass", body_mass, methods=["POST"])])
-
-
-# ---- the driver -------------------------------------------------------------------------------
-
-def _train(assets: Path) -> None:
-    env = {**os.environ, "HUBSHIP_ASSETS_DIR": str(assets)}
-    subprocess.run([sys.executable, str(ROOT / "models" / "train.py")], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-
-
-def _lighten(assets: Path) -> None:
-    """Swap each model for a small scaler + linear model on the numeric inputs (same inputs,
-    same answers' shape), refitted on its holdout set, so serving overhead is what shows."""
-    import joblib
-    import pandas as pd
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from hubship.manifest import Manifest, sha256_file
-
-    manifest = Manifest.read(assets)
-    models = {}
-    for name, entry in manifest.models.items():
-        numbers = [spec.name for spec in entry.inputs if spec.type == "number"]
-        holdout = pd.read_parquet(assets / entry.holdout.file).dropna(subset=numbers)
-        estimator = LogisticRegression() if entry.task == "classification" else Ridge()
-        model = make_pipeline(ColumnTransformer([("scale", StandardScaler(), numbers)]),
-                              estimator)
-        model.fit(holdout[[spec.name for spec in entry.inputs]], holdout[entry.output.target])
-        path = assets / entry.file
-        joblib.dump(model, path)
-        models[name] = entry.model_copy(update={"sha256": sha256_file(path),
-                                                "size": path.stat().st_size})
-    manifest.model_copy(update={"models": models}).write(assets)
-
-
-def _servers(work: Path, assets: Path) -> dict:
+def _servers(work: Path, hub_url: str, kind: str, assets: Path, baseline: Path | None) -> dict:
     from hubship.services import Service, free_port
 
-    base_env = {"BENCH_ASSETS": str(assets), "HUBSHIP_ASSETS_DIR": str(assets),
-                "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}", "HF_REPO_ID": "bench/penguins",
-                "HUBSHIP_HOME": str(work / "home"), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    revision = "v1" if kind == "real" else "v2"
+    hub_env = {"HF_ENDPOINT": hub_url, "HF_REPO_ID": REPO, "MODEL_REVISION": revision,
+               "HUBSHIP_HOME": str(work / "home"), "ADMIN_TOKEN": ADMIN,
+               "HUBSHIP_ASSETS_DIR": str(work / "none"), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    uvicorn = ["-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log", "--log-level",
+               "warning"]
+    litserve = str(harness.litserve_python())
     specs = {
-        "hubship": (["backend.main:app"], ROOT, "/ready", "/models/{model}/predict"),
-        "fastapi": (["serving:fastapi_app", "--factory"], ROOT / "bench", "/health",
+        "hubship": ([sys.executable, *uvicorn, "backend.main:app"], ROOT, hub_env, "/ready",
+                    "/models/{model}/predict"),
+        "hubship-thread": ([sys.executable, *uvicorn, "backend.main:app"], ROOT,
+                           {**hub_env, "HUBSHIP_INFERENCE_WORKERS": "0"}, "/ready",
+                           "/models/{model}/predict"),
+        "litserve": ([litserve, "litserve_server.py", str(assets)], ROOT / "bench", {},
+                     "/health", "/predict/{model}"),
+        "litserve-batch": ([litserve, "litserve_server.py", str(assets), "--batched"],
+                           ROOT / "bench", {}, "/health", "/predict/{model}"),
+        "fastapi": ([sys.executable, *uvicorn, "peers:fastapi_app", "--factory"],
+                    ROOT / "bench", {"BENCH_ASSETS": str(assets)}, "/health",
                     "/predict/{model}"),
-        "floor": (["serving:floor_app", "--factory"], ROOT / "bench", "/health",
-                  "/predict/{model}"),
+        "floor": ([sys.executable, *uvicorn, "peers:floor_app", "--factory"], ROOT / "bench",
+                  {"BENCH_ASSETS": str(assets)}, "/health", "/predict/{model}"),
     }
+    if baseline is not None:
+        specs["hubship-before"] = ([sys.executable, *uvicorn, "backend.main:app"], baseline,
+                                   {**hub_env, "PYTHONPATH": str(baseline / "src")}, "/ready",
+                                   "/models/{model}/predict")
     servers = {}
-    for name, (target, cwd, health, route) in specs.items():
+    for name, (argv, cwd, env, health, route) in specs.items():
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        argv = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1",
-                "--port", str(port), "--workers", "1", "--no-access-log", "--log-level",
-                "warning"]
-        service = Service(name, argv, url=url, health_url=url + health, env=base_env, cwd=cwd,
-                          log_path=work / f"{name}.log")
-        servers[name] = (service.start(timeout=120), route)
+        argv = [*argv, str(port)] if "litserve" in name else [*argv, "--port", str(port)]
+        service = Service(name, argv, url=url, health_url=url + health, env=env, cwd=cwd,
+                          log_path=work / f"{kind}-{name}.log")
+        servers[name] = {"service": service.start(timeout=180), "route": route,
+                         "argv": argv, "env": env, "cwd": cwd}
     return servers
 
 
-def _wrk(url: str, body: str, connections: int, duration: int, script: Path) -> dict:
-    script.write_text(LUA.format(body=body))
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s",
-         str(script), url], capture_output=True, text=True, check=True,
-        timeout=duration + 60).stdout
-    match = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", out)
-    if not match:
-        raise RuntimeError(f"unexpected wrk output:\n{out}")
-    requests, micros, p50, p99, errors = map(int, match.groups())
-    return {"rps": requests / (micros / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
-            "errors": errors, "requests": requests}
-
-
-def _check_same_answers(servers: dict) -> None:
+def _check_same_answers(servers: dict, models: list[str]) -> None:
     import httpx
 
-    for model, record in RECORDS.items():
-        answers = {}
-        for name, (service, route) in servers.items():
-            response = httpx.post(service.url + route.format(model=model), json=record)
+    for model in models:
+        labels = {}
+        for name, server in servers.items():
+            response = httpx.post(server["service"].url + server["route"].format(model=model),
+                                  json=RECORDS[model], timeout=30)
             response.raise_for_status()
             body = response.json()
-            answers[name] = body.get("prediction", body)
-        labels = {json.dumps(a.get("label", round(a.get("value", 0), 6))) for a in
-                  answers.values()}
-        if len(labels) != 1:
-            raise SystemExit(f"the servers disagree on {model}: {answers}")
+            answer = body.get("prediction", body)
+            labels[name] = answer.get("label", round(answer.get("value", 0), 6))
+        if len(set(labels.values())) != 1:
+            raise SystemExit(f"the servers disagree on {model}: {labels}")
+
+
+def _batch_stats(url: str) -> tuple[float, float]:
+    import httpx
+
+    text = httpx.get(url + "/metrics", timeout=10).text
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line.startswith("hubship_batch_rows_")}
+    return values.get("hubship_batch_rows_sum", 0.0), values.get("hubship_batch_rows_count", 0.0)
+
+
+def _throughput(servers: dict, kind: str, models: list[str], connections: list[int],
+                duration: int, work: Path) -> list[dict]:
+    rows = []
+    for model in models:
+        body = json.dumps(RECORDS[model])
+        for count in connections:
+            for name, server in servers.items():
+                service = server["service"]
+                url = service.url + server["route"].format(model=model)
+                harness.wrk(url, count, 2, work / "warm.lua", body)
+                batches = name.startswith("hubship") and name != "hubship-before"
+                before = _batch_stats(service.url) if batches else None
+                row = {"kind": kind, "model": model, "connections": count, "server": name,
+                       **harness.wrk(url, count, duration, work / "run.lua", body,
+                                     pid=service.process.pid)}
+                if before:
+                    rows_sum, calls = (a - b for a, b in zip(_batch_stats(service.url), before,
+                                                             strict=True))
+                    row["mean_batch"] = rows_sum / calls if calls else 0.0
+                rows.append(row)
+                print(f"{kind:5} {model:9} c={count:<3} {name:15} {row['rps']:7.0f} req/s  "
+                      f"p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  "
+                      f"cpu {row['cpu_ms']:.2f} ms/req  errors {row['errors']}"
+                      + (f"  batch {row['mean_batch']:.1f}" if "mean_batch" in row else ""),
+                      flush=True)
+    return rows
+
+
+def _health_under_load(servers: dict, names: list[str], duration: int, work: Path) -> dict:
+    """/health p99 (one connection) while predict runs at 64 connections."""
+    found = {}
+    for name in names:
+        server = servers[name]
+        url = server["service"].url
+        load = harness.wrk_start(url + server["route"].format(model="species"), 64,
+                                 duration + 2, work / "load.lua", json.dumps(RECORDS["species"]))
+        time.sleep(1)
+        health = harness.wrk(url + "/health", 1, duration, work / "health.lua")
+        harness.wrk_result(load)
+        # no answer at all within wrk's 10 s timeout counts as 10 s
+        found[name] = health["p99_ms"] if health["requests"] else 10_000.0
+        print(f"/health under load  {name:15} p99 {found[name]:.1f} ms "
+              f"(p50 {health['p50_ms']:.1f}, {health['requests']} answers)", flush=True)
+    return found
+
+
+def _cold_starts(servers: dict, names: list[str], work: Path, tries: int = 3) -> dict:
+    """Process start to the first predict 200, alternating servers, median of `tries`."""
+    from hubship.services import free_port
+
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(tries):
+        for name in names:
+            server = servers[name]
+            port = free_port()
+            argv = [a for a in server["argv"]]
+            argv[argv.index("--port") + 1] = str(port)
+            route = server["route"].format(model="species")
+            times[name].append(harness.time_until_ok(
+                argv, env=server["env"], cwd=server["cwd"], body=RECORDS["species"],
+                url=f"http://127.0.0.1:{port}{route}", log=work / f"cold-{name}.log"))
+    found = {name: statistics.median(values) for name, values in times.items()}
+    for name, value in found.items():
+        print(f"cold start  {name:15} {value:.2f} s  (runs: "
+              f"{', '.join(f'{t:.2f}' for t in times[name])})", flush=True)
+    return found
+
+
+def _reloads_under_load(server: dict, duration: int, work: Path) -> dict:
+    """Reloads pinning v2, v1, v2, ... while predict runs at 64 connections."""
+    import httpx
+
+    url = server["service"].url
+    load = harness.wrk_start(url + server["route"].format(model="species"), 64, duration,
+                             work / "reload.lua", json.dumps(RECORDS["species"]))
+    outcomes, stop = [], threading.Event()
+    deadline = time.monotonic() + duration - 1
+
+    time.sleep(0.5)
+    with httpx.Client(base_url=url, timeout=60,
+                      headers={"Authorization": f"Bearer {ADMIN}"}) as client:
+        pin = "v2"
+        while time.monotonic() < deadline and not stop.is_set():
+            outcomes.append(client.post("/admin/reload", json={"revision": pin}).json()["status"])
+            pin = "v1" if pin == "v2" else "v2"
+            time.sleep(0.25)
+        client.post("/admin/reload", json={"revision": "v1"})
+    result = harness.wrk_result(load)
+    found = {"reloads": outcomes.count("reloaded"), "failed_requests": result["errors"],
+             "requests": result["requests"], "p99_ms": result["p99_ms"]}
+    print(f"reloads under load: {found['reloads']} reloads, {found['requests']} requests, "
+          f"{found['failed_requests']} failed, p99 {found['p99_ms']:.1f} ms", flush=True)
+    return found
+
+
+SIZES = (1, 8, 16, 32, 64)
+
+
+def _in_process(assets: Path) -> dict:
+    """The species model alone: CPU ms per call at 1 to 64 rows, and rows/s at 64 rows."""
+    import joblib
+    import pandas as pd
+    import sklearn
+
+    sklearn.set_config(assume_finite=True)
+    model = joblib.load(assets / "models" / "species.joblib")
+    columns = list(model.feature_names_in_)
+    row = [RECORDS["species"].get(c) for c in columns]
+    found = {}
+    for rows in SIZES:
+        frame_rows = [row] * rows
+        for _ in range(20):
+            model.predict_proba(pd.DataFrame(frame_rows, columns=columns))
+        calls, started = 0, time.process_time()  # CPU time: other processes do not count
+        while time.process_time() - started < 1:
+            model.predict_proba(pd.DataFrame(frame_rows, columns=columns))
+            calls += 1
+        found[f"ms_per_call_{rows}"] = (time.process_time() - started) * 1000 / calls
+    found["rows_per_s_64"] = 64_000 / found["ms_per_call_64"]
+    return found
+
+
+def model_ms_per_request(in_process: dict, rows_per_call: float) -> float:
+    """The model's own cost per single-record request at this many rows per call
+    (interpolated between the measured sizes)."""
+    points = [(n, in_process[f"ms_per_call_{n}"]) for n in SIZES]
+    rows_per_call = min(max(rows_per_call, 1.0), 64.0)
+    for (n0, t0), (n1, t1) in zip(points, points[1:], strict=False):
+        if rows_per_call <= n1:
+            call = t0 + (t1 - t0) * (rows_per_call - n0) / (n1 - n0)
+            return call / rows_per_call
+    return points[-1][1] / 64
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--models", nargs="+", default=list(RECORDS), choices=list(RECORDS))
-    parser.add_argument("--light", action="store_true",
-                        help="serve small scaler + linear models instead of the trained ones")
+    parser.add_argument("--models", nargs="+", default=["species"], choices=list(RECORDS))
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also run hubship at this git revision (e.g. before the engine)")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    harness.ensure_wrk()
+    harness.litserve_python()
+    load_at_start = os.getloadavg()
 
-    results = []
+    from hubship.services import hub_service
+
+    results: dict = {"cpus": os.cpu_count(), "load_at_start": load_at_start, "runs": []}
     with tempfile.TemporaryDirectory(prefix="hubship-bench-") as tmp:
         work = Path(tmp)
-        assets = work / "assets"
+        baseline = (harness.baseline_checkout(args.baseline, work / "baseline")
+                    if args.baseline else None)
+        kinds = {"real": work / "real", "light": work / "light"}
         print("training the penguin release ...", flush=True)
-        _train(assets)
-        if args.light:
-            _lighten(assets)
-        servers = _servers(work, assets)
-        try:
-            _check_same_answers(servers)
-            for model in args.models:
-                body = json.dumps(RECORDS[model])
-                for connections in args.connections:
-                    for name, (service, route) in servers.items():
-                        url = service.url + route.format(model=model)
-                        _wrk(url, body, connections, 2, work / "warm.lua")  # warm-up
-                        row = {"server": name, "model": model, "connections": connections,
-                               **_wrk(url, body, connections, args.duration, work / "run.lua")}
-                        results.append(row)
-                        print(f"{model:9} c={connections:<3} {name:8} {row['rps']:8.0f} req/s "
-                              f"p50 {row['p50_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms  "
-                              f"errors {row['errors']}", flush=True)
-        finally:
-            for service, _ in servers.values():
-                service.stop()
-    _report(results, light=args.light)
+        harness.train(kinds["real"])
+        harness.train(kinds["light"])
+        harness.lighten(kinds["light"])
+        with hub_service(work / "hub", log_path=work / "hub.log") as hub:
+            harness.publish(hub.url, REPO, kinds["real"], 1)
+            harness.publish(hub.url, REPO, kinds["light"], 2)
+            for kind, assets in kinds.items():
+                results[f"in_process_{kind}"] = _in_process(assets)
+                print(f"in process ({kind}): {results[f'in_process_{kind}']}", flush=True)
+                servers = _servers(work, hub.url, kind, assets, baseline)
+                try:
+                    _check_same_answers(servers, args.models)
+                    results["runs"] += _throughput(servers, kind, args.models,
+                                                   args.connections, args.duration, work)
+                    if kind == "light":
+                        floor = servers["floor"]["service"]
+                        results["floor_echo"] = harness.wrk(
+                            floor.url + "/echo/species", 64, args.duration, work / "echo.lua",
+                            json.dumps(RECORDS["species"]), pid=floor.process.pid)
+                        print(f"floor without the model (echo), c=64: "
+                              f"{results['floor_echo']['cpu_ms']:.3f} ms CPU per request, "
+                              f"{results['floor_echo']['rps']:.0f} req/s", flush=True)
+                    if kind == "real":
+                        names = [n for n in ("hubship", "hubship-thread", "hubship-before",
+                                             "litserve-batch", "floor") if n in servers]
+                        results["health_p99_ms"] = _health_under_load(
+                            servers, names, args.duration, work)
+                        results["reload"] = _reloads_under_load(
+                            servers["hubship"], args.duration, work)
+                        names = [n for n in ("hubship", "hubship-before", "floor")
+                                 if n in servers]
+                        for server in servers.values():  # cold starts run alone
+                            server["service"].stop()
+                        results["cold_start_s"] = _cold_starts(servers, names, work)
+                finally:
+                    for server in servers.values():
+                        server["service"].stop()
+    results["load_at_end"] = os.getloadavg()
+    _report(results)
 
 
-def _report(results: list[dict], *, light: bool) -> None:
-    print("\nratios (hubship vs floor and vs plain FastAPI):")
-    keys = sorted({(r["model"], r["connections"]) for r in results})
-    for model, connections in keys:
-        row = {r["server"]: r for r in results
-               if r["model"] == model and r["connections"] == connections}
-        hub, floor, plain = row["hubship"], row["floor"], row["fastapi"]
-        print(f"  {model:9} c={connections:<3} throughput {hub['rps'] / floor['rps']:.2f}x floor, "
-              f"{hub['rps'] / plain['rps']:.2f}x fastapi; p99 {hub['p99_ms']:.1f} ms vs fastapi "
-              f"{plain['p99_ms']:.1f} ms ({hub['p99_ms'] / plain['p99_ms']:.2f}x)")
+def _report(results: dict) -> None:
+    runs = {(r["kind"], r["model"], r["connections"], r["server"]): r for r in results["runs"]}
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}x" if b else "n/a"
+
+    print(f"\nload average at start {results['load_at_start']}, at end {results['load_at_end']}")
+    print("\ngoals (one run):")
+    real64 = {s: r for (k, m, c, s), r in runs.items() if (k, m, c) == ("real", "species", 64)}
+    hub, lsb = real64.get("hubship"), real64.get("litserve-batch")
+    if hub and lsb:
+        print(f"  real c=64 throughput {ratio(hub['rps'], lsb['rps'])} litserve-batch "
+              f"(goal >= 1.5x); p99 {hub['p99_ms']:.1f} vs {lsb['p99_ms']:.1f} ms "
+              "(goal <=)")
+        if "hubship-before" in real64:
+            before = real64["hubship-before"]
+            print(f"  real c=64 p99 {ratio(before['p99_ms'], hub['p99_ms'])} shorter than "
+                  f"hubship-before ({before['p99_ms']:.1f} ms; goal >= 7x), throughput "
+                  f"{ratio(hub['rps'], before['rps'])}")
+        thread = real64.get("hubship-thread")
+        if thread:
+            print(f"  thread vs process: {thread['rps']:.0f} vs {hub['rps']:.0f} req/s, "
+                  f"p99 {thread['p99_ms']:.1f} vs {hub['p99_ms']:.1f} ms")
+    light = results["in_process_light"]
+    overhead = {}
+    for server in ("hubship", "floor", "hubship-before", "fastapi", "hubship-thread"):
+        run = runs.get(("light", "species", 64, server))
+        if run:
+            per_call = run.get("mean_batch", 1.0)
+            overhead[server] = run["cpu_ms"] - model_ms_per_request(light, per_call)
+            print(f"  HTTP + framework CPU per request ({server}, light, c=64): "
+                  f"{overhead[server]:.3f} ms (total {run['cpu_ms']:.3f}, model at "
+                  f"{per_call:.1f} rows per call {model_ms_per_request(light, per_call):.3f}; "
+                  f"the HTTP process alone {run['http_process_cpu_ms']:.3f})")
+    echo = results.get("floor_echo")
+    if "hubship" in overhead and echo:
+        print(f"  HTTP + framework CPU: hubship {overhead['hubship']:.3f} ms vs the floor "
+              f"without its model {echo['cpu_ms']:.3f} ms: "
+              f"{ratio(overhead['hubship'], echo['cpu_ms'])} (goal <= 1.2x)")
+    light16 = {s: r for (k, m, c, s), r in runs.items() if (k, m, c) == ("light", "species", 16)}
+    if "hubship" in light16:
+        hub16 = light16["hubship"]
+        for peer, goal in (("floor", 0.8), ("litserve", 2.0), ("litserve-batch", 2.0)):
+            if peer in light16:
+                print(f"  light c=16 throughput {ratio(hub16['rps'], light16[peer]['rps'])} "
+                      f"{peer} (goal >= {goal}x)")
+    for name, p99 in results.get("health_p99_ms", {}).items():
+        print(f"  /health p99 under predict load ({name}): {p99:.1f} ms (goal < 20 ms)")
+    cold = results.get("cold_start_s", {})
+    if "hubship" in cold and "floor" in cold:
+        print(f"  cold start {cold['hubship']:.2f} s vs floor {cold['floor']:.2f} s: "
+              f"{ratio(cold['hubship'], cold['floor'])} (goal <= 1.2x)")
+    if "reload" in results:
+        print(f"  reload under load: {results['reload']['failed_requests']} failed requests "
+              f"over {results['reload']['reloads']} reloads (goal 0)")
+    real = results["in_process_real"]
+    print(f"  in process, real: {real['ms_per_call_1']:.2f} ms for 1 row, "
+          f"{real['ms_per_call_64']:.2f} ms for 64 rows: {real['rows_per_s_64']:.0f} rows/s; "
+          f"light: {light['rows_per_s_64']:.0f} rows/s")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    path = out / f"serving-{'light-' if light else ''}{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps({"cpus": os.cpu_count(), "light": light, "results": results},
-                               indent=2))
+    path = out / f"serving-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2))
     print(f"\nsaved {path.relative_to(ROOT)}")
 
 

@@ -71,6 +71,18 @@ class Settings(BaseSettings):
         10.0, alias="HUBSHIP_RELEASES_CACHE_SECONDS", ge=0,
         description="how long /releases reuses its last Hub read (a reload refreshes it)")
     allow_sklearn_mismatch: bool = Field(False, alias="HUBSHIP_ALLOW_SKLEARN_MISMATCH")
+    inference_workers: str = Field(
+        "1", alias="HUBSHIP_INFERENCE_WORKERS",
+        description="inference processes (auto = one per core; 0 = a thread of the server)",
+    )
+    max_batch: int = Field(64, alias="HUBSHIP_MAX_BATCH", ge=1,
+                           description="most records per model call")
+    batch_wait_ms: float = Field(5.0, alias="HUBSHIP_BATCH_WAIT_MS", ge=0,
+                                 description="longest wait for a fuller batch under load")
+    queue_rows: int = Field(2048, alias="HUBSHIP_QUEUE_ROWS", ge=1,
+                            description="records waiting past which predict answers 503")
+    predict_timeout: float = Field(10.0, alias="HUBSHIP_PREDICT_TIMEOUT", gt=0,
+                                   description="seconds a prediction may wait, then 504")
 
     # Deploy and verify
     backend_url: str | None = Field(
@@ -101,6 +113,15 @@ class Settings(BaseSettings):
         None, alias="HUBSHIP_DEPLOY_COMMIT",
         description="git commit Railway should deploy (opt-in); unset = redeploy the latest",
     )
+
+    @field_validator("inference_workers")
+    @classmethod
+    def _workers_count_or_auto(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value != "auto" and not value.isdigit():
+            raise ValueError("must be a number of inference processes (0 = a thread of the "
+                             "server) or auto (one per core)")
+        return value
 
     @field_validator("backend_url")
     @classmethod

@@ -17,7 +17,6 @@ from huggingface_hub import HfApi
 
 from hubship.config import Settings
 from hubship.serving.app import create_app
-from hubship.serving.routes_models import INLINE_ROWS
 from real_releases import SPECIES_RECORD
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -72,8 +71,10 @@ def test_a_reload_waiting_behind_a_pin_follows_the_pin(hub_url, repo_id, publish
 
 def test_a_request_finishes_on_the_release_it_started_with(hub_url, hf_api, repo_id, published,
                                                            push_release, tmp_path):
-    records = [SPECIES_RECORD] * (INLINE_ROWS + 1)  # a batch: predicted in a worker thread
-    with serving(create_app(hub_settings(hub_url, repo_id, tmp_path), hf_api=hf_api)) as client:
+    records = [SPECIES_RECORD] * 65
+    # the inference worker as a thread of this process, so the test can hold the model running
+    settings = hub_settings(hub_url, repo_id, tmp_path, HUBSHIP_INFERENCE_WORKERS="0")
+    with serving(create_app(settings, hf_api=hf_api)) as client:
         state = client.app.state.serving
         v1 = state.active
         species = v1.predictors["species"]
@@ -95,7 +96,7 @@ def test_a_request_finishes_on_the_release_it_started_with(hub_url, hf_api, repo
 
         assert (answer["sha"], answer["release"]) == (published[1], 1)
         assert answer["predictions"] == v1_output
-        assert gate.assume_finite is True  # the worker thread runs with the loop's config
+        assert gate.assume_finite is True  # the worker thread skips scikit-learn's NaN scan
 
         after = client.post("/models/species/predict", json=records).json()
         v2_output = state.active.predictors["species"].predict(parsed)
@@ -106,7 +107,7 @@ def test_a_request_finishes_on_the_release_it_started_with(hub_url, hf_api, repo
 def test_history_reads_waiting_on_a_slow_hub_hold_no_worker_thread(hub_url, repo_id, published,
                                                                     tmp_path):
     """More /releases calls than the worker pool has threads (40) wait on one slow Hub read,
-    and a batch prediction, which needs a worker thread, still gets one."""
+    and a batch prediction (in the inference process, no worker thread) still answers."""
     api = HfApi(endpoint=hub_url, token=False)
     list_repo_refs, reading, go = api.list_repo_refs, threading.Event(), threading.Event()
 
@@ -115,7 +116,7 @@ def test_history_reads_waiting_on_a_slow_hub_hold_no_worker_thread(hub_url, repo
         assert go.wait(60)
         return list_repo_refs(*args, **kwargs)
 
-    batch = [SPECIES_RECORD] * (INLINE_ROWS + 1)
+    batch = [SPECIES_RECORD] * 65
     with serving(create_app(hub_settings(hub_url, repo_id, tmp_path), hf_api=api)) as client, \
             ThreadPoolExecutor(50) as pool:
         api.list_repo_refs = slow_refs  # once loaded (the first load reads the refs too)

@@ -31,6 +31,16 @@ def test_an_unknown_deploy_target_lists_the_valid_ones():
         Settings.load(deploy_target="heroku")
 
 
+def test_inference_workers_take_a_count_or_auto(monkeypatch):
+    assert Settings.load().inference_workers == "1"
+    monkeypatch.setenv("HUBSHIP_INFERENCE_WORKERS", "Auto")
+    assert Settings.load().inference_workers == "auto"
+    monkeypatch.setenv("HUBSHIP_INFERENCE_WORKERS", "two")
+    with pytest.raises(ConfigError, match="HUBSHIP_INFERENCE_WORKERS: must be a number of "
+                       r"inference processes .* or auto \(one per core\) \(got 'two'\)"):
+        Settings.load()
+
+
 @pytest.mark.parametrize("repo_id", ["no-namespace", "a/b/c", "bad name/x", "a//b"])
 def test_an_invalid_repo_id_is_a_config_error(repo_id: str):
     with pytest.raises(ConfigError, match="HF_REPO_ID"):

@@ -24,10 +24,12 @@ from hubship.serving import (
     routes_models,
     routes_releases,
 )
+from hubship.serving.engine import InferenceEngine, worker_count
 from hubship.serving.limits import BodyLimit
 from hubship.serving.metrics import ServingMetrics
 from hubship.serving.openapi import install_openapi
 from hubship.serving.reload import Reloader
+from hubship.serving.routes_models import PredictFastPath
 from hubship.serving.routes_releases import ReleaseHistory
 from hubship.serving.state import ServingState
 
@@ -76,17 +78,6 @@ def warn_if_unverified(settings: Settings) -> None:
                     settings.hf_repo_id or "the model repo")
 
 
-def _enable_fast_sklearn() -> None:
-    """Skip scikit-learn's finiteness scan: the request models already refuse NaN and inf.
-
-    scikit-learn's config is per thread: this sets the event loop's, where small requests
-    predict; the worker threads set it around each batch (`routes_models.predict_in_worker`).
-    """
-    import sklearn
-
-    sklearn.set_config(assume_finite=True)
-
-
 def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastAPI:
     settings = settings or Settings.load()
     configure_logging(settings)
@@ -95,26 +86,32 @@ def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastA
     api = hf_api or make_hf_api(settings)
     state = ServingState(settings.model_revision)
     metrics = ServingMetrics()
-    reloader = Reloader(settings, state, metrics, api)
+    engine = InferenceEngine(
+        workers=worker_count(settings.inference_workers), max_batch=settings.max_batch,
+        batch_wait=settings.batch_wait_ms / 1000, queue_rows=settings.queue_rows,
+        timeout=settings.predict_timeout, metrics=metrics)
+    reloader = Reloader(settings, state, metrics, api, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _enable_fast_sklearn()  # per thread: this is the event loop's, where predictions run
+        engine.start()  # the inference workers start while the release loads
         app.state.heavy_work = asyncio.Semaphore(1)  # routes_models.in_worker, on this loop
         reloader.start()  # in the background: /health answers while the release loads
         yield
         await reloader.stop()
+        await engine.stop()
 
     app = FastAPI(
         title="hubship backend", version=__version__, lifespan=lifespan,
         description="Serves the scikit-learn models of one Hub release; see /version.",
     )
     app.state.settings, app.state.serving, app.state.metrics = settings, state, metrics
-    app.state.reloader = reloader
+    app.state.reloader, app.state.engine = reloader, engine
     app.state.history = ReleaseHistory(settings, api, state)
     for module in (routes_health, routes_models, routes_releases, routes_admin):
         app.include_router(module.router)
     install_openapi(app, max_records=settings.max_records)
+    app.add_middleware(PredictFastPath, state=app.state)  # innermost: inside CORS, body limit
     if settings.cors_origin_list:
         from fastapi.middleware.cors import CORSMiddleware
 

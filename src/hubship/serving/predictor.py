@@ -1,24 +1,26 @@
 """Per-model prediction, prepared once per release so a request does only the necessary work.
 
-Per request: validate JSON bytes with a prebuilt TypeAdapter, build a one-row DataFrame from a
-precomputed column order, one `predict_proba` (the label is its argmax, so the model runs once),
-and plain Python lists for the answer.
+Per request, on the event loop: validate JSON bytes with a prebuilt TypeAdapter and turn each
+record into a tuple of values in the model's column order (`rows`). The model itself runs in
+an inference worker (`engine`), through the predictor's `runner`: one DataFrame and one
+`predict_proba` per batch (the label is its argmax, so the model runs once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel
 
 from hubship.errors import ManifestError
 from hubship.loader import LoadedModel, ModelSet
+from hubship.serving.runner import ModelRunner, Rows
 from hubship.serving.schemas import RequestLimits, RequestParser
 
 
@@ -35,27 +37,24 @@ class Predictor:
     with_probabilities: bool
     unit: str | None
 
+    @cached_property
+    def runner(self) -> ModelRunner:
+        """The picklable part an inference worker runs (built once per predictor)."""
+        return ModelRunner(
+            name=self.name, task=self.task, estimator=self.estimator, columns=self.columns,
+            classes=self.classes, class_keys=self.class_keys,
+            with_probabilities=self.with_probabilities, unit=self.unit,
+        )
+
+    def rows(self, records: list[BaseModel]) -> Rows:
+        return [self.row(record) for record in records]
+
     def frame(self, records: list[BaseModel]) -> Any:
-        rows = [self.row(record) for record in records]
-        if self.columns is None:
-            return np.asarray(rows, dtype=object)
-        return pd.DataFrame(rows, columns=self.columns)
+        return self.runner.frame(self.rows(records))
 
     def predict(self, records: list[BaseModel]) -> list[dict[str, Any]]:
-        features = self.frame(records)
-        if self.task == "regression":
-            values = np.ravel(self.estimator.predict(features)).tolist()
-            return [{"value": value, "unit": self.unit} for value in values]
-        if not self.with_probabilities:
-            labels = np.ravel(self.estimator.predict(features)).tolist()
-            return [{"label": label, "probabilities": None} for label in labels]
-        probabilities = self.estimator.predict_proba(features)
-        best = probabilities.argmax(axis=1).tolist()
-        keys, classes = self.class_keys, self.classes
-        return [
-            {"label": classes[index], "probabilities": dict(zip(keys, row, strict=True))}
-            for index, row in zip(best, probabilities.tolist(), strict=True)
-        ]
+        """Predict in this thread (the server predicts through `engine`; tests compare)."""
+        return self.runner.predict(self.rows(records))
 
 
 def _row_getter(positions: list[int]) -> Any:

@@ -1,7 +1,8 @@
 """Loading and swapping releases: the first load, retries, /admin/reload, webhooks, polling.
 
 Every load runs in a worker thread (the event loop keeps answering predictions), verifies the
-whole release, builds its predictors, and only then swaps it in. One lock serialises loads,
+whole release, builds its predictors, gives its models to the inference workers
+(`engine.prepare`), and only then swaps it in. One lock serialises loads,
 the first one included, and the revision a reload loads is read under it (a poll waiting behind
 a pinned reload then follows the pin). A reload never moves to an older release number unless
 the caller pinned a revision. Every Hub call has a timeout (`loader.bound_hub_calls`), so the
@@ -22,10 +23,12 @@ from pydantic import BaseModel, ConfigDict
 from hubship.config import Settings
 from hubship.errors import HubshipError, HubUnreachableError
 from hubship.loader import SHA_RE, find_tag, load_from_hub, load_release, resolve_revision
+from hubship.serving.engine import InferenceEngine
 from hubship.serving.metrics import ServingMetrics
 from hubship.serving.responses import explain
 from hubship.serving.schemas import RequestLimits
 from hubship.serving.state import Active, ServingState
+from hubship.serving.workers import ReleaseNotLoaded
 
 log = logging.getLogger("hubship.serving")
 RETRY_CAP_SECONDS = 60.0
@@ -100,16 +103,22 @@ def check_secret(given: str | None, expected: str) -> bool:
 
 class Reloader:
     def __init__(self, settings: Settings, state: ServingState, metrics: ServingMetrics,
-                 api: Any) -> None:
+                 api: Any, engine: InferenceEngine) -> None:
         self.settings, self.state, self.metrics, self.api = settings, state, metrics, api
         self.limits = RequestLimits(settings.max_records, settings.max_errors)
+        self.engine = engine
         self.lock = asyncio.Lock()
         self.tasks: set[asyncio.Task] = set()
         self.first_load: asyncio.Task | None = None
 
     def _install(self, active: Active) -> Active | None:
+        """Swap `active` in (its models are in the inference workers: `engine.prepare`)."""
         previous = self.state.swap(active)
         freeze_heap()
+        # freed once its last request is answered; a renamed copy of the same release (a tag
+        # made after it was loaded) keeps its key, and its models in the workers
+        if previous is not None and previous.key != active.key:
+            self.engine.retire(previous.key)
         self.metrics.serving(active.model_set)
         model_set = active.model_set
         label = model_set.tag or (f"release {model_set.release}" if model_set.release
@@ -148,6 +157,7 @@ class Reloader:
                 return None
             try:
                 active = await asyncio.to_thread(self._load_chain)
+                await self.engine.prepare(active)
             except Exception as exc:  # any failure leaves the process up and not ready
                 self.state.reason = self._reason(exc)
                 if retry:
@@ -261,6 +271,11 @@ class Reloader:
                 raise ReloadFailed(409, (
                     f"{target} is release v{new_release}, older than the served "
                     f"v{old_release}; send {{\"revision\": \"v{new_release}\"}} to roll back"))
+            try:
+                await self.engine.prepare(active)
+            except ReleaseNotLoaded as exc:
+                self.metrics.reload("failed")
+                raise ReloadFailed(409, self._reason(exc)) from None
             self._install(active)
             self.state.revision = target
             self.metrics.reload("reloaded")

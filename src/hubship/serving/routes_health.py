@@ -25,11 +25,15 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready", responses={503: {"description": "no release loaded, with the reason"}})
-async def ready(state: StateDep) -> Response:
-    """200 once a release is loaded; 503 with the reason and what the backend does about it."""
+async def ready(request: Request, state: StateDep) -> Response:
+    """200 once a release is loaded and an inference worker runs; 503 with the reason and
+    what the backend does about it."""
     active = state.active
     if active is None:
         return json_response({"ready": False, "reason": state.reason}, 503)
+    if not request.app.state.engine.alive:
+        return json_response({"ready": False, "reason": "no inference worker is running; "
+                              "restarting it (see the log)"}, 503)
     return json_response({"ready": True, "sha": active.sha})
 
 

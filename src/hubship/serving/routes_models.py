@@ -1,20 +1,15 @@
 """The models of the served release, and predictions.
 
-The predict handler is the hot path: it reads the active release once, validates the raw
-bytes with the release's prebuilt parser, runs the model and writes orjson bytes.
+The predict handler is the hot path, and it never runs a model: it reads the active release
+once, validates the raw bytes with the release's prebuilt parser, queues the records with the
+inference engine (`engine`, which batches concurrent requests into one model call in an
+inference worker), awaits their answer and writes it after the release's prebuilt head.
 
-Up to INLINE_ROWS records predict on the event loop, on purpose, for throughput (see
-bench/serving.py): for the small tabular models this serves, one call costs a few milliseconds
-whether it has 1 or 64 rows, and running it inline saves the hop to a worker thread and back
-and the worker pool's cap of 40 threads. Meanwhile the loop answers nothing else, so /health
-waits at most for the predictions already queued, a few milliseconds each. Bigger batches go
-to a worker thread; serving a slow model, lower INLINE_ROWS.
-
-Bodies over INLINE_BODY_BYTES are validated in a worker thread too: up to 1 MB of JSON takes
+Bodies over INLINE_BODY_BYTES are validated in a worker thread: up to 1 MB of JSON takes
 milliseconds to tens of milliseconds to check (see `schemas` for the limits that bound it).
-That work (big bodies, big batches) runs one request at a time (`in_worker`): the event loop
-then waits for the GIL behind one busy thread, not behind every big request at once, so
-/health stays quick however many arrive (bench/predict_limits.py).
+That work runs one request at a time (`in_worker`): the event loop then waits for the GIL
+behind one busy thread, not behind every big request at once, so /health stays quick however
+many arrive (bench/predict_limits.py).
 """
 
 from __future__ import annotations
@@ -23,37 +18,27 @@ import logging
 from time import perf_counter
 from typing import Any
 
-import orjson
-import sklearn
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from hubship.errors import redact
 from hubship.manifest import ModelEntry
 from hubship.serving.metrics import UNKNOWN_MODEL
-from hubship.serving.predictor import Predictor
 from hubship.serving.responses import detail, json_response
+from hubship.serving.runner import JobFailed
 from hubship.serving.schemas import InvalidInput
 from hubship.serving.state import Active, StateDep
 
 log = logging.getLogger("hubship.serving")
 router = APIRouter(tags=["models"])
-INLINE_ROWS = 64  # larger batches run in a worker thread so the loop keeps answering
 INLINE_BODY_BYTES = 16_384  # larger bodies are validated in a worker thread
+RETRY_AFTER = {"Retry-After": "1"}
 
 
-async def in_worker(request: Request, func: Any, *args: Any) -> Any:
+async def in_worker(app_state: Any, func: Any, *args: Any) -> Any:
     """`func(*args)` in a worker thread, one request at a time (see the module doc)."""
-    async with request.app.state.heavy_work:
+    async with app_state.heavy_work:
         return await run_in_threadpool(func, *args)
-
-
-def predict_in_worker(predictor: Predictor, records: list[BaseModel]) -> list[dict[str, Any]]:
-    """`predictor.predict` in a worker thread, with the loop's scikit-learn config (which is
-    per thread: without this, workers would scan every batch for NaN again)."""
-    with sklearn.config_context(assume_finite=True):
-        return predictor.predict(records)
 
 
 def _summary(name: str, entry: ModelEntry) -> dict[str, Any]:
@@ -110,8 +95,10 @@ async def describe_model(name: str, state: StateDep) -> Response:
 )
 async def predict(name: str, request: Request) -> Response:
     """Predict one record (an object) or several (a list); the answer names the release sha."""
-    started = perf_counter()
-    app_state = request.app.state
+    return await predict_response(request.app.state, name, await request.body(), perf_counter())
+
+
+async def predict_response(app_state: Any, name: str, body: bytes, started: float) -> Response:
     active: Active | None = app_state.serving.active  # read once: this request's release
     if active is None:
         app_state.metrics.observe(UNKNOWN_MODEL, 503, perf_counter() - started)
@@ -120,30 +107,69 @@ async def predict(name: str, request: Request) -> Response:
     if predictor is None:
         app_state.metrics.observe(UNKNOWN_MODEL, 404, perf_counter() - started)
         return _unknown(active, name)
-    body = await request.body()
     try:
         if len(body) <= INLINE_BODY_BYTES:
             records, batched = predictor.parser.parse(body)
         else:
-            records, batched = await in_worker(request, predictor.parser.parse, body)
-        if len(records) <= INLINE_ROWS:
-            outputs = predictor.predict(records)
-        else:
-            outputs = await in_worker(request, predict_in_worker, predictor, records)
+            records, batched = await in_worker(app_state, predictor.parser.parse, body)
     except InvalidInput as exc:
         app_state.metrics.observe(name, 422, perf_counter() - started)
         return detail(exc.errors, 422)
-    except Exception as exc:  # the model itself failed on valid input
-        log.exception("model %s failed", name)
-        app_state.metrics.observe(name, 500, perf_counter() - started)
-        message = redact(f"model {name!r} failed: {type(exc).__name__}: {exc}")
-        return detail(message, 500)
-    model_set = active.model_set
-    answer: dict[str, Any] = {"model": name, "sha": model_set.sha, "release": model_set.release}
+    answer = app_state.engine.submit(active.key, predictor, predictor.rows(records))
+    if not isinstance(answer, JobFailed):
+        answer = await answer
+    if isinstance(answer, JobFailed):
+        return _failed(app_state, name, answer, started)
     if batched:
-        answer["predictions"] = outputs
-    else:
-        answer["prediction"] = outputs[0]
-    response = Response(orjson.dumps(answer), media_type="application/json")
+        content = active.heads[name] + b'"predictions":' + answer + b"}"
+    else:  # the one record's answer: its list without the brackets
+        content = active.heads[name] + b'"prediction":' + answer[1:-1] + b"}"
+    response = Response(content, media_type="application/json")
     app_state.metrics.observe(name, 200, perf_counter() - started)
     return response
+
+
+def _failed(app_state: Any, name: str, failure: JobFailed, started: float) -> Response:
+    """A request the engine could not answer: the model failed on its records (500), the
+    queue is full or a worker died (503, retry), or its deadline passed (504)."""
+    message = redact(failure.message)
+    if failure.status == 500:
+        log.error("%s", message)
+    app_state.metrics.observe(name, failure.status, perf_counter() - started)
+    response = detail(message, failure.status)
+    if failure.status == 503:
+        response.headers.update(RETRY_AFTER)
+    return response
+
+
+class PredictFastPath:
+    """`POST /models/{name}/predict` straight to `predict_response`, as a pure ASGI layer
+    inside the body limit and CORS: FastAPI's routing, exception and dependency layers
+    cost more CPU per request than the rest of the request together (bench/serving.py). The
+    route above stays the documented one (OpenAPI) and answers the same."""
+
+    def __init__(self, app: Any, *, state: Any) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if (scope["type"] != "http" or scope["method"] != "POST" or not path.endswith(
+                "/predict") or not path.startswith("/models/")):
+            await self.app(scope, receive, send)
+            return
+        name = path[8:-8]
+        if not name or "/" in name:
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        response = await predict_response(self.state, name, body, started)
+        await response(scope, receive, send)

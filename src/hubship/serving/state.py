@@ -7,15 +7,20 @@ request holding it finishes. Swaps happen on the event loop thread, so they are 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Annotated
 
+import orjson
 from fastapi import Depends, Request
 
 from hubship.loader import ModelSet
 from hubship.serving.predictor import Predictor, build_predictors
 from hubship.serving.schemas import RequestLimits
+
+_keys = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -25,11 +30,17 @@ class Active:
     model_set: ModelSet
     predictors: Mapping[str, Predictor]
     unknown_model: str  # the tail of the 404 message: "available: a, b"
+    heads: Mapping[str, bytes]  # per model, the answer up to its prediction: {"model": .., 
+    key: int = field(default_factory=lambda: next(_keys))  # names it to the inference workers
 
     @classmethod
     def build(cls, model_set: ModelSet, limits: RequestLimits | None = None) -> Active:
         predictors = build_predictors(model_set, limits)
-        return cls(model_set, predictors, "available: " + ", ".join(sorted(predictors)))
+        heads = {name: orjson.dumps({"model": name, "sha": model_set.sha,
+                                     "release": model_set.release})[:-1] + b","
+                 for name in predictors}
+        return cls(model_set, predictors, "available: " + ", ".join(sorted(predictors)),
+                   MappingProxyType(heads))
 
     @property
     def sha(self) -> str | None:

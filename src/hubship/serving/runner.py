@@ -1,0 +1,121 @@
+"""What an inference worker runs: one model call for a whole batch, answers per request.
+
+A `ModelRunner` holds a fitted estimator and what is needed to turn its output into answers;
+it is picklable, so it travels to an inference process as it is. It imports only numpy, pandas
+and orjson (never FastAPI or pydantic), so a worker process starts fast.
+
+`run_jobs` predicts a batch (the rows of several requests for one model of one release) in one
+call and gives each request its own JSON fragment. A call that raises is retried request by
+request, so only the request whose rows make the model fail gets the error; a request whose
+output holds NaN or infinity gets an error too, never a silent `null`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+Rows = list[tuple[Any, ...]]  # one request's records, each a tuple of values in column order
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    """One request's failure inside a batch: the HTTP status and the reason."""
+
+    status: int
+    message: str
+
+
+JobResult = bytes | JobFailed  # bytes: the JSON list of that request's outputs
+
+
+@dataclass(frozen=True)
+class ModelRunner:
+    name: str
+    task: str
+    estimator: Any
+    columns: list[str] | None  # None: the estimator was fitted without feature names
+    classes: list[Any] | None
+    class_keys: list[str] | None
+    with_probabilities: bool
+    unit: str | None
+
+    def frame(self, rows: Rows) -> Any:
+        if self.columns is None:
+            return np.asarray(rows, dtype=object)
+        return pd.DataFrame(rows, columns=self.columns)
+
+    def raw(self, rows: Rows) -> np.ndarray:
+        """The model's numbers for `rows`: probabilities (n x classes) or values/labels (n)."""
+        features = self.frame(rows)
+        if self.task == "classification" and self.with_probabilities:
+            return np.asarray(self.estimator.predict_proba(features))
+        return np.ravel(self.estimator.predict(features))
+
+    def outputs(self, raw: np.ndarray) -> list[dict[str, Any]]:
+        """The answers' shape: {value, unit}, or {label, probabilities}."""
+        if self.task == "regression":
+            return [{"value": value, "unit": self.unit} for value in raw.tolist()]
+        if not self.with_probabilities:
+            return [{"label": label, "probabilities": None} for label in raw.tolist()]
+        best = raw.argmax(axis=1).tolist()
+        keys, classes = self.class_keys, self.classes
+        return [
+            {"label": classes[index], "probabilities": dict(zip(keys, row, strict=True))}
+            for index, row in zip(best, raw.tolist(), strict=True)
+        ]
+
+    def predict(self, rows: Rows) -> list[dict[str, Any]]:
+        return self.outputs(self.raw(rows))
+
+
+def _not_finite(raw: np.ndarray) -> int | None:
+    """The index of the first row holding NaN or infinity, if any (numbers only)."""
+    if raw.dtype.kind not in "fc":
+        if raw.dtype.kind == "O":  # labels may be numbers
+            for index, value in enumerate(raw.tolist()):
+                if isinstance(value, float) and not math.isfinite(value):
+                    return index
+        return None
+    bad = ~np.isfinite(raw)
+    if not bad.any():
+        return None
+    return int(np.flatnonzero(bad.reshape(len(raw), -1).any(axis=1))[0])
+
+
+def _answer(runner: ModelRunner, raw: np.ndarray) -> JobResult:
+    row = _not_finite(raw)
+    if row is not None:
+        return JobFailed(500, f"model {runner.name!r} gave a value that is not a number "
+                              f"(NaN or infinity) for record {row}; check that model")
+    return orjson.dumps(runner.outputs(raw))
+
+
+def _alone(runner: ModelRunner, rows: Rows) -> JobResult:
+    try:
+        return _answer(runner, runner.raw(rows))
+    except Exception as exc:  # this request's data makes the model raise
+        return JobFailed(500, f"model {runner.name!r} failed: {type(exc).__name__}: {exc}")
+
+
+def run_jobs(runner: ModelRunner, jobs: list[Rows]) -> list[JobResult]:
+    """One model call for every request's rows; each request's answer or error, in order."""
+    if len(jobs) == 1:
+        return [_alone(runner, jobs[0])]
+    rows = [row for job in jobs for row in job]
+    try:
+        raw = runner.raw(rows)
+    except Exception:  # some request's rows make the model raise: find it, spare the others
+        return [_alone(runner, job) for job in jobs]
+    results: list[JobResult] = []
+    start = 0
+    for job in jobs:
+        end = start + len(job)
+        results.append(_answer(runner, raw[start:end]))
+        start = end
+    return results

@@ -1,0 +1,200 @@
+"""Inference workers: where the models run, never on the event loop.
+
+Two kinds, one interface (`start`, `load`, `drop`, `run`, `stop`), chosen by
+HUBSHIP_INFERENCE_WORKERS (`engine.worker_count`):
+
+- `ProcessWorker` (N >= 1, the default): a `python -m hubship.serving.inference_process` child
+  per worker, fed over its stdin/stdout pipes by the event loop (no thread in between). Each
+  loads a release once (the backend sends the verified, unpickled `ModelRunner`s re-pickled)
+  and predicts in parallel with the HTTP side: pandas and scikit-learn hold the GIL for most of
+  a call, so a thread would take turns with the event loop (bench/serving.py measures both).
+- `ThreadWorker` (N = 0): one thread of the backend process. No second copy of the models and
+  no pipe; for one-core hosts and for tests that reach into the running model.
+
+A process that dies fails its batch with `WorkerDied` (its requests answer 503) and calls
+`on_exit`, which restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from hubship.serving.inference_process import HEADER, frame
+from hubship.serving.runner import JobResult, ModelRunner, Rows, run_jobs
+
+log = logging.getLogger("hubship.serving")
+STOP_SECONDS = 5.0
+
+
+class WorkerDied(Exception):
+    """The inference process ended while it held a batch or a release load."""
+
+
+class ReleaseNotLoaded(Exception):
+    """A worker could not unpickle a release (e.g. a package missing in its environment)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Requests for one model of one release: one model call."""
+
+    release: int
+    name: str
+    runner: ModelRunner
+    jobs: list[Rows]
+
+
+def _fast_sklearn() -> None:
+    import sklearn
+
+    sklearn.set_config(assume_finite=True)  # per thread; the request models refuse NaN and inf
+
+
+class ThreadWorker:
+    kind = "thread"
+
+    def __init__(self, index: int) -> None:
+        self.index, self.alive = index, True
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"hubship-inference-{index}",
+                                           initializer=_fast_sklearn)
+
+    async def start(self, releases: Mapping[int, bytes]) -> None:
+        return None
+
+    async def load(self, key: int, blob: bytes) -> None:
+        return None  # the runner travels with each batch
+
+    def drop(self, key: int) -> None:
+        return None
+
+    async def run(self, batch: Batch) -> list[JobResult]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, run_jobs, batch.runner, batch.jobs)
+
+    async def stop(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class ProcessWorker:
+    kind = "process"
+
+    def __init__(self, index: int, on_exit: Callable[[ProcessWorker], None]) -> None:
+        self.index, self.on_exit = index, on_exit
+        self.alive = self.stopping = False
+        self.process: asyncio.subprocess.Process | None = None
+        self.pid: int | None = None
+        self.loaded: set[int] = set()
+        self.pending: dict[tuple[str, int], asyncio.Future[Any]] = {}
+        self.ids = itertools.count()
+        self.reader: asyncio.Task | None = None
+
+    async def start(self, releases: Mapping[int, bytes]) -> None:
+        """Start the process and load every release in `releases`, including any added while
+        it loads; `alive` once it holds them all."""
+        self.loaded = set()
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hubship.serving.inference_process",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        try:
+            ready = await self._read()
+        except asyncio.IncompleteReadError:
+            await self.process.wait()
+            raise WorkerDied(f"inference process exited at start ({self.process.returncode}); "
+                             "see its error above") from None
+        self.pid = ready[1]
+        self.reader = asyncio.create_task(self._read_all())
+        while missing := [key for key in releases if key not in self.loaded]:
+            for key in missing:
+                if key in releases:
+                    await self.load(key, releases[key])
+        self.alive = True
+
+    async def load(self, key: int, blob: bytes) -> None:
+        future = self._expect(("load", key))
+        await self._send(("load", key, blob))
+        error = await future
+        if error is not None:
+            raise ReleaseNotLoaded(f"inference process {self.pid} could not load the "
+                                   f"release: {error}")
+        self.loaded.add(key)
+
+    def drop(self, key: int) -> None:
+        self.loaded.discard(key)
+        if self.process is not None and self.process.returncode is None:
+            self.process.stdin.write(frame(("drop", key)))  # type: ignore[union-attr]
+
+    async def run(self, batch: Batch) -> list[JobResult]:
+        batch_id = next(self.ids)
+        future = self._expect(("batch", batch_id))
+        await self._send(("batch", batch_id, batch.release, batch.name, batch.jobs))
+        return await future
+
+    def _expect(self, what: tuple[str, int]) -> asyncio.Future[Any]:
+        if self.reader is None or self.reader.done():
+            raise WorkerDied(f"inference process {self.pid} is not running")
+        future = asyncio.get_running_loop().create_future()
+        self.pending[what] = future
+        return future
+
+    async def _send(self, message: Any) -> None:
+        stdin = self.process.stdin  # type: ignore[union-attr]
+        try:
+            stdin.write(frame(message))
+            await stdin.drain()
+        except (ConnectionError, BrokenPipeError):
+            pass  # the reader sees the end and fails what is pending
+
+    async def _read(self) -> Any:
+        import pickle
+
+        stdout = self.process.stdout  # type: ignore[union-attr]
+        (size,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
+        return pickle.loads(await stdout.readexactly(size))
+
+    async def _read_all(self) -> None:
+        try:
+            while True:
+                message = await self._read()
+                if message[0] == "done":
+                    future = self.pending.pop(("batch", message[1]), None)
+                    result = message[2]
+                else:  # ("loaded", key, error)
+                    future = self.pending.pop(("load", message[1]), None)
+                    result = message[2]
+                if future is not None and not future.done():
+                    future.set_result(result)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        self.alive = False
+        code = await self.process.wait()  # type: ignore[union-attr]
+        died = WorkerDied(f"the inference process ended (exit code {code}) during this "
+                          "request; retry it")
+        for future in self.pending.values():
+            if not future.done():
+                future.set_exception(died)
+        self.pending.clear()
+        if not self.stopping:
+            log.error("inference process %s (pid %s) exited with code %s; restarting it",
+                      self.index, self.pid, code)
+            self.on_exit(self)
+
+    async def stop(self) -> None:
+        self.stopping, self.alive = True, False
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        process.stdin.close()  # type: ignore[union-attr]  # the child's read ends: it exits
+        try:
+            await asyncio.wait_for(process.wait(), STOP_SECONDS)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)

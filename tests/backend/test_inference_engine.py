@@ -1,0 +1,221 @@
+"""The inference engine in process (TestClient, the bundled release): concurrent requests share
+one model call, a record the model rejects fails only its request, the queue and the deadline
+bound the wait, and a dead inference process is restarted with its requests answered 503."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+import pytest
+from backend_support import GatedEstimator, serving, wait_for
+from fastapi.testclient import TestClient
+from odd_models import NaNOn, RaisesOn, Slow
+
+from hubship.config import Settings
+from hubship.services import free_port
+from hubship.serving.app import create_app
+from hubship.serving.runner import JobFailed
+from hubship.serving.state import Active
+from release_builder import BACKEND_MODELS, GOOD_PENGUIN, build_release
+
+PREDICT = "/models/species/predict"
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("assets")
+    build_release(path, BACKEND_MODELS, release=3)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def odd_models_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inference processes started by these tests can unpickle `odd_models` classes."""
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (here, os.environ.get("PYTHONPATH")) if p))
+
+
+def app_serving(tmp_path: Path, assets: Path, **extra: Any):
+    """The app on the bundled release (its Hub is a closed port)."""
+    return create_app(Settings(
+        hf_endpoint=f"http://127.0.0.1:{free_port()}", hf_repo_id="team/penguins",
+        hubship_home=tmp_path / "home", HUBSHIP_ASSETS_DIR=assets, **extra))
+
+
+def serve_model(client: TestClient, estimator_of: Any) -> Active:
+    """Swap in the served release with species' estimator replaced by
+    `estimator_of(current)`, the way a reload does (the workers get it first)."""
+    app = client.app
+    current = app.state.serving.active
+    species = current.predictors["species"]
+    active = dataclasses.replace(Active.build(current.model_set), predictors=MappingProxyType({
+        **current.predictors,
+        "species": dataclasses.replace(species, estimator=estimator_of(species.estimator))}))
+
+    async def swap() -> None:
+        await app.state.engine.prepare(active)
+        app.state.reloader._install(active)
+
+    client.portal.call(swap)
+    return active
+
+
+def submit_together(client: TestClient, records: list[dict]) -> list[Any]:
+    """Queue one request per record in the same instant (one event loop step); the answers."""
+    app = client.app
+
+    async def submit() -> list[Any]:
+        active = app.state.serving.active
+        species = active.predictors["species"]
+        futures = [app.state.engine.submit(active.key, species, species.rows(
+            species.parser.parse(orjson.dumps(record))[0])) for record in records]
+        return [await future for future in futures]
+
+    return client.portal.call(submit)
+
+
+def metric(client: TestClient, name: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_concurrent_requests_share_one_model_call(tmp_path, assets):
+    settings = {"HUBSHIP_INFERENCE_WORKERS": "0"}  # a thread: the test holds the model
+    with serving(app_serving(tmp_path, assets, **settings)) as client, \
+            ThreadPoolExecutor(21) as pool:
+        expected = client.post(PREDICT, json=GOOD_PENGUIN).json()["prediction"]
+        gate = GatedEstimator(client.app.state.serving.active.predictors["species"].estimator)
+        serve_model(client, lambda _: gate)
+
+        first = pool.submit(client.post, PREDICT, json=GOOD_PENGUIN)
+        assert gate.entered.wait(30)  # the worker runs the first request's batch
+        others = [pool.submit(client.post, PREDICT, json=GOOD_PENGUIN) for _ in range(20)]
+        assert wait_for(lambda: metric(client, "hubship_queue_rows") == 20)
+        started = time.monotonic()
+        assert client.get("/health").json() == {"status": "ok"}  # the loop runs no model
+        assert client.get("/ready").status_code == 200
+        assert time.monotonic() - started < 5
+        gate.go.set()
+
+        answers = [first.result(), *(future.result() for future in others)]
+    assert {answer.status_code for answer in answers} == {200}
+    assert all(answer.json()["prediction"] == expected for answer in answers)
+    # the first request's batch, then one batch for the 20 that waited
+    assert metric(client, "hubship_batch_rows_count") == 1 + 2
+    assert metric(client, "hubship_batch_rows_sum") == 1 + 21
+
+
+@pytest.mark.parametrize(("wait_ms", "calls"), [(1000, 1), (0, 2)])
+def test_after_a_batch_of_several_requests_a_free_worker_waits_for_more(tmp_path, assets,
+                                                                       wait_ms, calls):
+    settings = {"HUBSHIP_INFERENCE_WORKERS": "0", "HUBSHIP_BATCH_WAIT_MS": wait_ms}
+    with serving(app_serving(tmp_path, assets, **settings)) as client:
+        app = client.app
+        submit_together(client, [GOOD_PENGUIN] * 3)  # a call for 1, then one for 2: load
+        assert metric(client, "hubship_batch_rows_count") == 2
+
+        async def two_apart() -> list[Any]:
+            active = app.state.serving.active
+            species = active.predictors["species"]
+            rows = species.rows(species.parser.parse(orjson.dumps(GOOD_PENGUIN))[0])
+            first = app.state.engine.submit(active.key, species, rows)
+            await asyncio.sleep(0.05)
+            second = app.state.engine.submit(active.key, species, rows)
+            return [await first, await second]
+
+        assert [type(answer) for answer in client.portal.call(two_apart)] == [bytes, bytes]
+        # waiting (up to 1 s), the worker gave both one call; not waiting, one call each
+        assert metric(client, "hubship_batch_rows_count") == 2 + calls
+
+
+@pytest.mark.parametrize("workers", ["1", "0"])
+def test_a_record_the_model_rejects_fails_only_its_request(tmp_path, assets, workers):
+    bad = {**GOOD_PENGUIN, "bill_length_mm": 42.0}
+    with serving(app_serving(tmp_path, assets, HUBSHIP_INFERENCE_WORKERS=workers)) as client:
+        good = client.post(PREDICT, json=GOOD_PENGUIN).json()["prediction"]
+        serve_model(client, lambda fitted: RaisesOn(fitted, bill_length_mm=42.0))
+
+        # the first is predicted alone at once; the other three wait and share a call that
+        # raises, then are retried one by one
+        answers = submit_together(client, [GOOD_PENGUIN, GOOD_PENGUIN, bad, GOOD_PENGUIN])
+        assert metric(client, "hubship_batch_rows_count") == 1 + 2
+        assert [orjson.loads(a)[0] for a in (answers[0], answers[1], answers[3])] == [good] * 3
+        assert answers[2] == JobFailed(500, "model 'species' failed: ValueError: cannot "
+                                            "handle bill_length_mm=42.0")
+
+        alone = client.post(PREDICT, json=bad)
+        assert alone.status_code == 500
+        assert alone.json()["detail"] == answers[2].message
+        both = client.post(PREDICT, json=[GOOD_PENGUIN, bad])  # one request: it fails whole
+        assert both.status_code == 500
+
+
+def test_a_nan_answer_is_that_requests_error(tmp_path, assets):
+    odd = {**GOOD_PENGUIN, "bill_length_mm": 40.5}
+    with serving(app_serving(tmp_path, assets, HUBSHIP_INFERENCE_WORKERS="0")) as client:
+        serve_model(client, lambda fitted: NaNOn(fitted, bill_length_mm=40.5))
+        answers = submit_together(client, [GOOD_PENGUIN, GOOD_PENGUIN, odd, GOOD_PENGUIN])
+        assert [type(a) for a in answers] == [bytes, bytes, JobFailed, bytes]
+        assert "not a number (NaN or infinity) for record 0" in answers[2].message
+        answer = client.post(PREDICT, json=[GOOD_PENGUIN, odd])
+        assert answer.status_code == 500
+        assert "for record 1" in answer.json()["detail"]
+
+
+def test_a_full_queue_answers_503_and_a_late_answer_504(tmp_path, assets):
+    settings = {"HUBSHIP_INFERENCE_WORKERS": "0", "HUBSHIP_QUEUE_ROWS": 2,
+                "HUBSHIP_PREDICT_TIMEOUT": 2}
+    with serving(app_serving(tmp_path, assets, **settings)) as client, \
+            ThreadPoolExecutor(3) as pool:
+        gate = GatedEstimator(client.app.state.serving.active.predictors["species"].estimator)
+        serve_model(client, lambda _: gate)
+        running = pool.submit(client.post, PREDICT, json=GOOD_PENGUIN)
+        assert gate.entered.wait(30)
+        waiting = [pool.submit(client.post, PREDICT, json=GOOD_PENGUIN) for _ in range(2)]
+        assert wait_for(lambda: metric(client, "hubship_queue_rows") == 2)
+
+        full = client.post(PREDICT, json=GOOD_PENGUIN)
+        assert full.status_code == 503 and full.headers["Retry-After"] == "1"
+        assert "more than 2 records are waiting" in full.json()["detail"]
+
+        late = [future.result() for future in [running, *waiting]]  # the model still runs
+        assert [answer.status_code for answer in late] == [504] * 3
+        assert "HUBSHIP_PREDICT_TIMEOUT" in late[0].json()["detail"]
+        gate.go.set()
+        assert wait_for(lambda: metric(client, "hubship_queue_rows") == 0)
+        assert client.post(PREDICT, json=GOOD_PENGUIN).status_code == 200
+        assert metric(client, 'hubship_predict_requests_total{model="species",status="504"}') \
+            == 3
+
+
+def test_a_dead_inference_process_is_restarted_and_its_requests_answered_503(tmp_path,
+                                                                              assets):
+    with serving(app_serving(tmp_path, assets)) as client, ThreadPoolExecutor(1) as pool:
+        engine = client.app.state.engine
+        serve_model(client, lambda fitted: Slow(fitted, seconds=1.0))
+        in_flight = pool.submit(client.post, PREDICT, json=GOOD_PENGUIN)
+        assert wait_for(lambda: engine.in_flight == 1)
+        time.sleep(0.2)  # the process has the batch
+        os.kill(engine.workers[0].pid, signal.SIGKILL)
+
+        answer = in_flight.result()
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+        assert "the inference process ended" in answer.json()["detail"]
+        restarting = client.get("/ready")  # a new process takes a second to import pandas
+        assert restarting.status_code == 503 and "restarting" in restarting.json()["reason"]
+        assert wait_for(lambda: metric(client, "hubship_inference_workers") == 1, timeout=60)
+        assert metric(client, "hubship_inference_worker_restarts_total") == 1
+        again = client.post(PREDICT, json=GOOD_PENGUIN)  # the restarted one holds the release
+        assert again.status_code == 200
