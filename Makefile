@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint system-deps clean
+.PHONY: demo test lint typecheck system-deps clean
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,17 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(PY) -m hubship demo
 
-test: $(STAMP) system-deps
+# The static checks run first (a few seconds): a lint or type error fails `make test` before
+# the long pytest run starts.
+test: $(STAMP) system-deps lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts models backend bench
 
+# mypy, strict on src/hubship (the settings are in pyproject.toml under [tool.mypy]).
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
 clean:
-	rm -rf $(VENV) .hubship test-artifacts backend/model_assets
+	rm -rf $(VENV) .hubship test-artifacts backend/model_assets .mypy_cache
