@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from hubship import metrics as metric_registry
+from hubship.manifest import Task
 
 
 class Problem(Exception):
@@ -23,7 +24,7 @@ class Problem(Exception):
         self.hint = hint
 
 
-def check_fitted(model: Any, task: str) -> None:
+def check_fitted(model: Any, task: Task) -> None:
     from sklearn.base import is_classifier, is_regressor
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
@@ -79,10 +80,11 @@ def check_frames(model: Any, X_train: Any, X_holdout: Any, y_holdout: Any) -> pd
             f"the model was fitted on columns {list(trained_on)}, X_train has {train_cols}",
             "pass the exact frame the model was fitted on as X_train",
         )
-    return X_holdout[train_cols]
+    in_training_order: pd.DataFrame = X_holdout[train_cols]  # X_holdout is a DataFrame (above)
+    return in_training_order
 
 
-def check_target(task: str, model: Any, X_train: pd.DataFrame, y_holdout: pd.Series) -> str:
+def check_target(task: Task, model: Any, X_train: pd.DataFrame, y_holdout: pd.Series) -> str:
     target = y_holdout.name
     if not isinstance(target, str) or not target:
         raise Problem("y_holdout has no name, so the target column cannot be named",
@@ -110,7 +112,7 @@ def check_target(task: str, model: Any, X_train: pd.DataFrame, y_holdout: pd.Ser
     return target
 
 
-def check_metrics(task: str, model: Any, names: Sequence[str] | None, primary: str,
+def check_metrics(task: Task, model: Any, names: Sequence[str] | None, primary: str,
                    tolerance: float) -> list[str]:
     chosen = list(names) if names is not None else metric_registry.default_metrics(task, model)
     if not chosen:

@@ -9,9 +9,12 @@ saved without a timestamp or version stamp, so an unchanged release gives identi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubship.manifest import CARD_FILE, Manifest, ModelEntry
+
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCardData
 
 PLOTS_DIR = "plots"
 TASK_TYPES = {"classification": "tabular-classification", "regression": "tabular-regression"}
@@ -52,7 +55,7 @@ def write_card(
     return [CARD_FILE, *written]
 
 
-def card_data(manifest: Manifest, *, repo_id: str):
+def card_data(manifest: Manifest, *, repo_id: str) -> ModelCardData:
     """`ModelCardData` with library_name, tags and a model-index entry for every metric."""
     from huggingface_hub import EvalResult, ModelCardData
 

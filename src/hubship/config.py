@@ -156,7 +156,9 @@ class Settings(BaseSettings):
     def load(cls, **overrides: object) -> Settings:
         """Read the environment; a wrong value is a ConfigError naming the variable."""
         try:
-            return cls(**overrides)
+            # pydantic validates each override as it does an environment value; a wrong one
+            # is the ConfigError below
+            return cls(**overrides)  # type: ignore[arg-type]
         except ValidationError as exc:
             raise invalid_settings(exc) from None
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from hubship.errors import (
     HubshipError,
@@ -37,6 +37,10 @@ from hubship.errors import (
 from hubship.holdout import read_holdout
 from hubship.manifest import Manifest, ModelEntry, PrimaryMetric
 from hubship.release import LOCAL, CheckedRelease, Trust, check, version_problem
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
 
 Verdict = Literal["new", "better", "same", "worse", "removed", "incomparable"]
 REFUSING: frozenset[str] = frozenset({"worse", "incomparable", "removed"})
@@ -89,7 +93,7 @@ class GateReport:
         """The rows that refuse the release: worse, not comparable, or removed."""
         return [row for row in self.rows if row.verdict in REFUSING]
 
-    def table(self, *, title: str | None = None):
+    def table(self, *, title: str | None = None) -> Table:
         """A Rich table: model, metric, champion, challenger, delta, verdict."""
         from rich.table import Table
 
@@ -180,7 +184,8 @@ def gate(champion_dir: Path | None, challenger_dir: Path, *, trust: Trust = LOCA
 
 
 def _compare(
-    name: str, old: ModelEntry, new: ModelEntry, challenger_score: float, X, y, *,
+    name: str, old: ModelEntry, new: ModelEntry, challenger_score: float, X: pd.DataFrame,
+    y: pd.Series, *,
     champion: CheckedRelease | None, mismatch: str | None,
 ) -> GateRow:
     """One model in both releases: compared on the same metric, or refused as incomparable."""
@@ -220,8 +225,8 @@ def _verdict(champion: float, challenger: float, rule: PrimaryMetric) -> Verdict
 
 
 def _score_champion(
-    champion: CheckedRelease | None, name: str, old: ModelEntry, new: ModelEntry, X, y, *,
-    metric: str, mismatch: str | None,
+    champion: CheckedRelease | None, name: str, old: ModelEntry, new: ModelEntry, X: pd.DataFrame,
+    y: pd.Series, *, metric: str, mismatch: str | None,
 ) -> tuple[float | None, str]:
     """The champion's score on the new holdout set, or its stored metric (the published
     record) when it cannot be scored here, with the reason in the note. `champion` is None
@@ -246,7 +251,7 @@ def _score_champion(
                   f"for metric {metric}")
 
 
-def _can_score(old: ModelEntry, new: ModelEntry, X) -> bool:
+def _can_score(old: ModelEntry, new: ModelEntry, X: pd.DataFrame) -> bool:
     """Can the champion predict the new holdout set: same task, target, and all its inputs?"""
     if old.task != new.task or old.output.target != new.output.target:
         return False
@@ -307,7 +312,8 @@ def check_challenger_sklearn(manifest: Manifest, *, origin: str = "the release t
         )
 
 
-def _read_holdout(release_dir: Path, name: str, entry: ModelEntry):
+def _read_holdout(release_dir: Path, name: str, entry: ModelEntry
+                  ) -> tuple[pd.DataFrame, pd.Series]:
     try:
         return read_holdout(Path(release_dir) / entry.holdout.file, target=entry.output.target)
     except ValueError as exc:
@@ -315,7 +321,8 @@ def _read_holdout(release_dir: Path, name: str, entry: ModelEntry):
                         hint="train again: the holdout set does not match the manifest") from None
 
 
-def _score_challenger(challenger: CheckedRelease, name: str, entry: ModelEntry, X, y) -> float:
+def _score_challenger(challenger: CheckedRelease, name: str, entry: ModelEntry,
+                      X: pd.DataFrame, y: pd.Series) -> float:
     try:
         return _score(challenger.load(name), X, y, entry, metric=entry.primary_metric.name)
     except (ValueError, TypeError, KeyError) as exc:
@@ -327,7 +334,8 @@ def _score_challenger(challenger: CheckedRelease, name: str, entry: ModelEntry, 
         ) from None
 
 
-def _score(model, X, y, entry: ModelEntry, *, metric: str) -> float:
+def _score(model: Any, X: pd.DataFrame, y: pd.Series, entry: ModelEntry, *, metric: str
+           ) -> float:
     """`entry` names the model's own inputs; the holdout set is always the challenger's."""
     from hubship.metrics import score
 

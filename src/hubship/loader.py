@@ -34,9 +34,10 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from hubship.config import Settings
 from hubship.errors import (
@@ -51,6 +52,10 @@ from hubship.hub_errors import BACKEND_HINTS, hub_error
 from hubship.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, ModelEntry, utcnow
 from hubship.registry import Registry, tag_name
 from hubship.release import CheckedRelease, Trust, open_release
+
+if TYPE_CHECKING:
+    import httpx2  # huggingface_hub's HTTP library
+    from huggingface_hub import HfApi
 
 log = logging.getLogger("hubship.loader")
 
@@ -109,7 +114,7 @@ def bound_hub_calls(settings: Settings) -> None:
             set_client_factory(_bounded_client)
 
 
-def _bounded_client() -> Any:
+def _bounded_client() -> httpx2.Client:
     # the library's own factory (event hooks: offline mode, request ids; follow_redirects)
     from huggingface_hub.utils._http import default_client_factory
 
@@ -119,7 +124,7 @@ def _bounded_client() -> Any:
     return client
 
 
-def _cap_timeout(request: Any) -> None:
+def _cap_timeout(request: httpx2.Request) -> None:
     seconds = _hub_timeout
     if seconds is None:
         return
@@ -140,7 +145,7 @@ def backend_cache_dir(settings: Settings) -> Path:
     return settings.hubship_home / "backend-cache"
 
 
-def make_hf_api(settings: Settings):
+def make_hf_api(settings: Settings) -> HfApi:
     """The backend's client: the read token, and no embedded hub started (unlike
     `Registry.from_settings`, which is the publisher's)."""
     from huggingface_hub import HfApi
@@ -148,7 +153,7 @@ def make_hf_api(settings: Settings):
     return HfApi(endpoint=settings.endpoint, token=settings.token)
 
 
-def backend_registry(settings: Settings, api: Any) -> Registry:
+def backend_registry(settings: Settings, api: HfApi) -> Registry:
     """A `Registry` on the backend's cache with its hints; no retries (the backend retries in
     the background)."""
     bound_hub_calls(settings)
@@ -172,7 +177,7 @@ def hub_call(settings: Settings, what: str, call: Callable[[], T]) -> T:
         raise error from None
 
 
-def resolve_revision(settings: Settings, api: Any, revision: str) -> str:
+def resolve_revision(settings: Settings, api: HfApi, revision: str) -> str:
     """The commit sha a branch, tag or sha names on the Hub."""
     sha = backend_registry(settings, api).resolve(revision)
     if not sha or not SHA_RE.match(sha):
@@ -181,7 +186,7 @@ def resolve_revision(settings: Settings, api: Any, revision: str) -> str:
     return sha
 
 
-def find_tag(settings: Settings, api: Any, sha: str, release: int | None) -> str | None:
+def find_tag(settings: Settings, api: HfApi, sha: str, release: int | None) -> str | None:
     """The `v<N>` tag pointing at `sha` (preferring the manifest's release number), or None."""
     try:
         numbers = backend_registry(settings, api).refs().releases_at(sha)
@@ -218,13 +223,12 @@ def _model_set(settings: Settings, *, revision: str, sha: str | None, tag: str |
 # ---- the three sources ----------------------------------------------------------------------
 
 
-def _download(settings: Settings, sha: str, **options: Any) -> Path:
+def _download(settings: Settings, sha: str) -> Path:
     from huggingface_hub import snapshot_download
 
     path = hub_call(settings, f"downloading {sha[:12]}", lambda: snapshot_download(
         settings.repo_id, revision=sha, cache_dir=backend_cache_dir(settings),
         endpoint=settings.endpoint, token=settings.token, allow_patterns=RELEASE_PATTERNS,
-        **options,
     ))
     return Path(path)
 
@@ -241,14 +245,15 @@ def _redownload_broken(settings: Settings, sha: str, release_dir: Path, manifest
         except IntegrityError as exc:
             log.warning("cached file rejected, not loading it: %s; downloading it again",
                         exc.message)
-            hub_call(settings, f"downloading {ref.file} again", lambda ref=ref: hf_hub_download(
-                settings.repo_id, ref.file, revision=sha, cache_dir=backend_cache_dir(settings),
-                endpoint=settings.endpoint, token=settings.token, force_download=True,
+            hub_call(settings, f"downloading {ref.file} again", partial(
+                hf_hub_download, settings.repo_id, ref.file, revision=sha,
+                cache_dir=backend_cache_dir(settings), endpoint=settings.endpoint,
+                token=settings.token, force_download=True,
             ))
             manifest.verify_files(release_dir, names={ref.file})
 
 
-def load_from_hub(settings: Settings, *, api: Any, revision: str | None = None,
+def load_from_hub(settings: Settings, *, api: HfApi, revision: str | None = None,
                   sha: str | None = None) -> ModelSet:
     """Resolve, download, verify and load `revision` (default MODEL_REVISION) from the Hub."""
     revision = revision or settings.model_revision
@@ -313,7 +318,7 @@ def load_bundled(settings: Settings) -> ModelSet:
                       checked=checked, models=models)
 
 
-def load_release(settings: Settings, *, api: Any = None, revision: str | None = None
+def load_release(settings: Settings, *, api: HfApi | None = None, revision: str | None = None
                  ) -> ModelSet:
     """The fallback chain: Hub, then (only when the Hub is unreachable) cache, then bundled."""
     api = api or make_hf_api(settings)
@@ -322,8 +327,10 @@ def load_release(settings: Settings, *, api: Any = None, revision: str | None = 
     except HubUnreachableError as exc:
         problems = [exc.message]
         log.warning("%s; trying the cached release", exc.message)
-    for source, load in (("cache", lambda: load_from_cache(settings, revision=revision)),
-                         ("bundled", lambda: load_bundled(settings))):
+    fallbacks: list[tuple[str, Callable[[], ModelSet]]] = [
+        ("cache", lambda: load_from_cache(settings, revision=revision)),
+        ("bundled", lambda: load_bundled(settings))]
+    for source, load in fallbacks:
         try:
             model_set = load()
         except (ReleaseUnavailable, IntegrityError, IncompatibleRelease, ManifestError) as exc:

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hubship.errors import HubUnreachableError
+from hubship.errors import HubUnreachableError, RegistryError
 from hubship.hub_errors import PUBLISHER_HINTS, HubHints, hub_error
 from hubship.manifest import MANIFEST_FILE, Manifest
 
@@ -142,6 +142,8 @@ class Registry:
         """The commit sha a branch, tag or sha names."""
         info = self._call(lambda: self.api.model_info(self.repo_id, revision=revision),
                           doing=f"resolving revision {revision!r}")
+        if info.sha is None:  # a Hub always names the commit; say so if one does not
+            raise RegistryError(f"the Hub gave no commit sha for revision {revision!r}")
         return info.sha
 
     def read_manifest(self, revision: str) -> Manifest | None:
@@ -201,8 +203,9 @@ class Registry:
         from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
         def commit() -> str:
-            operations = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(local))
-                          for p, local in sorted(files.items())]
+            operations: list[CommitOperationAdd | CommitOperationDelete] = [
+                CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(local))
+                for p, local in sorted(files.items())]
             operations += [CommitOperationDelete(path_in_repo=p) for p in sorted(deletions)]
             with warnings.catch_warnings():
                 # holdout/*.parquet belong in the release: silence "a data file in a model repo"

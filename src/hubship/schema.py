@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from hubship.manifest import InputSpec, OutputSpec, Task
+from hubship.manifest import InputSpec, InputType, OutputSpec, Task
 
 
 def to_native(value: Any) -> Any:
@@ -52,9 +52,9 @@ def infer_input(name: str, column: pd.Series) -> InputSpec:
     if ptypes.is_bool_dtype(dtype):
         return InputSpec(name=name, type="boolean", nullable=nullable)
     if ptypes.is_integer_dtype(dtype) or ptypes.is_float_dtype(dtype):
-        kind = "integer" if ptypes.is_integer_dtype(dtype) else "number"
+        kind: InputType = "integer" if ptypes.is_integer_dtype(dtype) else "number"
         low, high = _bounds(column)
-        if low is not None and not (np.isfinite(low) and np.isfinite(high)):
+        if low is not None and high is not None and not (np.isfinite(low) and np.isfinite(high)):
             raise ValueError(f"column {name!r} holds infinite values; replace them with NaN")
         return InputSpec(name=name, type=kind, nullable=nullable, min=low, max=high)
     if isinstance(dtype, pd.CategoricalDtype) or ptypes.is_string_dtype(dtype) \

@@ -30,10 +30,14 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hubship.card import PLOTS_DIR
 from hubship.errors import ConfigError, SignatureError
 from hubship.manifest import CARD_FILE, SIGNATURE_FILE
+
+if TYPE_CHECKING:
+    from model_signing import hashing
 
 UNSIGNED_PATHS = (SIGNATURE_FILE, CARD_FILE, PLOTS_DIR)
 CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
@@ -79,7 +83,7 @@ def _key_bytes(value: str, variable: str) -> bytes:
                           hint="check the file's permissions") from None
 
 
-def _check_curve(key, variable: str, kind: str) -> None:
+def _check_curve(key: object, variable: str, kind: str) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     if not isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
@@ -166,7 +170,7 @@ def _key_file(pem: bytes) -> Iterator[Path]:
 # ---- signing and verifying a release folder -------------------------------------------------
 
 
-def _hashing(*, allow_symlinks: bool):
+def _hashing(*, allow_symlinks: bool) -> hashing.Config:
     from model_signing import hashing
 
     return (hashing.Config()

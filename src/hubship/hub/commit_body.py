@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any, cast
 
 from hubship.hub.blobs import Staging, git_blob_oid
 from hubship.hub.errors import BadRequest
@@ -40,7 +40,7 @@ def _header(value: object) -> CommitHeader:
     return CommitHeader(summary.strip(), description, parent)
 
 
-def _lfs_file(value: dict, lfs: LfsStore) -> AddFile:
+def _lfs_file(value: dict[str, Any], lfs: LfsStore) -> AddFile:
     """An `lfsFile` operation: a path pointing at an LFS object uploaded before the commit."""
     path = check_repo_path(value.get("path"))
     if value.get("algo", "sha256") != "sha256":
@@ -56,14 +56,14 @@ def _lfs_file(value: dict, lfs: LfsStore) -> AddFile:
     return AddFile(path, git_blob_oid(lfs_pointer(oid, stored)), stored, lfs=oid)
 
 
-def _operation(key: str, value: dict, staging: Staging, lfs: LfsStore) -> Operation:
+def _operation(key: str, value: dict[str, Any], staging: Staging, lfs: LfsStore) -> Operation:
     if key == "file":
         path = check_repo_path(value.get("path"))
         content, encoding = value.get("content"), value.get("encoding", "base64")
         if encoding != "base64":
             raise BadRequest(f"file {path!r}: 'content' must be a base64 string")
         if isinstance(content, StreamedString):  # a long line: already decoded and staged
-            oid, size = content.result
+            oid, size = cast("tuple[str, int]", content.result)  # what Staging's sink returns
             return AddFile(path, oid, size)
         if not isinstance(content, str):
             raise BadRequest(f"file {path!r}: 'content' must be a base64 string")

@@ -94,7 +94,7 @@ class WriteGuardMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             signed = any(r.match(scope["path"]) for r in self.signed_routes)
-            refusal = None
+            refusal: HubHTTPError | None = None
             authorization = dict(scope["headers"]).get(b"authorization")
             if (self.token is not None and authorization is not None and not signed
                     and not bearer_matches(authorization, self.token)):

@@ -75,13 +75,13 @@ class InferenceEngine:
         self.workers: list[ThreadWorker | ProcessWorker] = []
         self.idle: deque[ThreadWorker | ProcessWorker] = deque()
         self.releases: dict[int, bytes] = {}  # what worker processes must hold, by Active.key
-        self.waiting = Counter()  # release key -> requests not yet answered
+        self.waiting: Counter[int] = Counter()  # release key -> requests not yet answered
         self.retired: set[int] = set()
         self.started = asyncio.Event()
         self.wake: asyncio.TimerHandle | None = None
         self.hold_until = 0.0  # after a batch of several requests: wait for the next ones
-        self.tasks: set[asyncio.Task] = set()  # starts and restarts, cancelled at stop
-        self.batches: set[asyncio.Task] = set()  # running: finish or fail, never cancelled
+        self.tasks: set[asyncio.Task[None]] = set()  # starts and restarts, cancelled at stop
+        self.batches: set[asyncio.Task[None]] = set()  # running: finish or fail, never cancelled
         self.full = JobFailed(503, f"the server is busy: more than {queue_rows} records are "
                                    "waiting; retry shortly")
         metrics.watch_engine(self)
@@ -256,7 +256,8 @@ class InferenceEngine:
                     if self.wake is None:
                         self.wake = self.loop.call_at(due, self._woken)
                     return
-            jobs, rows = [], 0
+            jobs: list[Job] = []
+            rows = 0
             while queue and (not jobs or rows + len(queue[0].rows) <= self.max_batch):
                 job = queue.popleft()
                 if job.queued:

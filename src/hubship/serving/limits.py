@@ -6,11 +6,8 @@ is counted as it streams and refused once it passes the limit.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
-
-Scope = dict[str, Any]
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyTooLarge(Exception):
@@ -18,13 +15,13 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app: Any, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
         self.message = orjson.dumps({"detail": (
             f"request body larger than {max_bytes} bytes; send fewer records per request "
             "(or raise HUBSHIP_MAX_BODY_BYTES)")})
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -41,11 +38,11 @@ class BodyLimit:
             return
         await self._counted(scope, receive, send)
 
-    async def _counted(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
         seen = 0
         started = False
 
-        async def counting_receive() -> dict[str, Any]:
+        async def counting_receive() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
@@ -54,7 +51,7 @@ class BodyLimit:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: dict[str, Any]) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -65,7 +62,7 @@ class BodyLimit:
             if not started:
                 await self._refuse(send)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self.message)).encode()),

@@ -65,6 +65,7 @@ class ModelRunner:
             return [{"label": label, "probabilities": None} for label in raw.tolist()]
         best = raw.argmax(axis=1).tolist()
         keys, classes = self.class_keys, self.classes
+        assert keys is not None and classes is not None  # a classifier with probabilities
         return [
             {"label": classes[index], "probabilities": dict(zip(keys, row, strict=True))}
             for index, row in zip(best, raw.tolist(), strict=True)

@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    conlist,
+    create_model,
+)
+from pydantic_core import ErrorDetails
 
 from hubship.manifest import InputSpec, ModelEntry
 
@@ -88,10 +97,8 @@ def _annotation(spec: InputSpec) -> Any:
     elif spec.type == "boolean":
         annotation = bool
     else:
-        bounds = {"ge": spec.min, "le": spec.max}
         python_type = int if spec.type == "integer" else float
-        annotation = Annotated[python_type, Field(**{k: v for k, v in bounds.items()
-                                                     if v is not None})]
+        annotation = Annotated[python_type, Field(ge=spec.min, le=spec.max)]  # None: no bound
     return annotation | None if spec.nullable else annotation
 
 
@@ -135,8 +142,8 @@ class RequestParser:
         self.name, self.limits = name, limits or RequestLimits()
         self.model = request_model(name, entry)
         self.one = TypeAdapter(self.model)
-        self.many = TypeAdapter(Annotated[list[self.model], Field(
-            min_length=1, max_length=self.limits.max_records)])
+        self.many = TypeAdapter(conlist(self.model, min_length=1,
+                                        max_length=self.limits.max_records))
         self.specs = {spec.name: spec for spec in entry.inputs}
         # a valid body has at most max_records * inputs fields; past this bound, more than
         # max_errors of them are certainly wrong (not listed one by one)
@@ -195,7 +202,7 @@ class RequestParser:
         return InvalidInput(described)
 
     def _first_errors(self, exc: ValidationError, body: bytes, batched: bool
-                      ) -> list[dict[str, Any]]:
+                      ) -> list[ErrorDetails]:
         """The first `max_errors` errors, found by validating one record at a time; a record
         keeps its known fields and its first `max_errors` unknown ones (the errors of the
         others would not be listed)."""
@@ -205,7 +212,7 @@ class RequestParser:
         except ValueError:  # parses for validate_json, not here (a huge number): no inputs
             return exc.errors(include_url=False, include_input=False)[:limit]
         records = parsed if batched else [parsed]
-        found: list[dict[str, Any]] = []
+        found: list[ErrorDetails] = []
         for index, record in enumerate(records):
             if isinstance(record, dict) and len(record) > len(self.specs) + limit:
                 unknown = [key for key in record if key not in self.specs][:limit]
@@ -221,7 +228,7 @@ class RequestParser:
                 break
         return found[:limit]
 
-    def describe(self, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def describe(self, errors: list[ErrorDetails]) -> list[dict[str, Any]]:
         """pydantic's errors as 422 `detail` items whose messages name the field and what it
         accepts."""
         fields = ", ".join(self.specs)

@@ -93,7 +93,7 @@ class ProcessWorker:
         self.loaded: set[int] = set()
         self.pending: dict[tuple[str, int], asyncio.Future[Any]] = {}
         self.ids = itertools.count()
-        self.reader: asyncio.Task | None = None
+        self.reader: asyncio.Task[None] | None = None
 
     async def start(self, releases: Mapping[int, bytes]) -> None:
         """Start the process and load every release in `releases`, including any added while
@@ -128,13 +128,14 @@ class ProcessWorker:
     def drop(self, key: int) -> None:
         self.loaded.discard(key)
         if self.process is not None and self.process.returncode is None:
-            self.process.stdin.write(frame(("drop", key)))  # type: ignore[union-attr]
+            self._pipes()[0].write(frame(("drop", key)))
 
     async def run(self, batch: Batch) -> list[JobResult]:
         batch_id = next(self.ids)
         future = self._expect(("batch", batch_id))
         await self._send(("batch", batch_id, batch.release, batch.name, batch.jobs))
-        return await future
+        results: list[JobResult] = await future
+        return results
 
     def _expect(self, what: tuple[str, int]) -> asyncio.Future[Any]:
         if self.reader is None or self.reader.done():
@@ -143,8 +144,15 @@ class ProcessWorker:
         self.pending[what] = future
         return future
 
+    def _pipes(self) -> tuple[asyncio.StreamWriter, asyncio.StreamReader]:
+        """The started process's stdin and stdout (both pipes, see `start`)."""
+        process = self.process
+        if process is None or process.stdin is None or process.stdout is None:
+            raise WorkerDied(f"inference process {self.pid} is not running")
+        return process.stdin, process.stdout
+
     async def _send(self, message: Any) -> None:
-        stdin = self.process.stdin  # type: ignore[union-attr]
+        stdin, _ = self._pipes()
         try:
             stdin.write(frame(message))
             await stdin.drain()
@@ -154,7 +162,7 @@ class ProcessWorker:
     async def _read(self) -> Any:
         import pickle
 
-        stdout = self.process.stdout  # type: ignore[union-attr]
+        _, stdout = self._pipes()
         (size,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
         return pickle.loads(await stdout.readexactly(size))
 
