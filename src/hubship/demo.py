@@ -134,7 +134,7 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
         from hubship.pipeline import run_pipeline
 
         summary = run_pipeline(loop_settings, console=console)
-        if not summary.ok:
+        if summary.error is not None:
             raise summary.error
 
         console.print()

@@ -32,6 +32,7 @@ def prefer_lfs_for_a_local_hub(environ: os._Environ[str] | None = None) -> None:
     if "HF_HUB_DISABLE_XET" in environ or not aims_at_a_local_hub(environ):
         return
     environ["HF_HUB_DISABLE_XET"] = "1"
-    constants = sys.modules.get("huggingface_hub.constants")
-    if constants is not None:
+    if "huggingface_hub.constants" in sys.modules:  # already read the environment
+        from huggingface_hub import constants
+
         constants.HF_HUB_DISABLE_XET = True

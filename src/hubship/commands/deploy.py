@@ -88,6 +88,7 @@ def register(app: typer.Typer) -> None:
                 append_output(verify=done.skipped.pinned_to is None)
                 return
             result = done.result
+            assert result is not None  # not skipped: deploy_if_needed started one
         else:
             result = trigger(settings, sha=release, commit_sha=commit)
         mark = ("deploy started: ", "green") if result.triggered else ("no deploy: ", "yellow")

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         console = Console()
         settings = load_demo_env(Settings.load(), console)
         summary = run_pipeline(settings, force=force, console=console)
-        if not summary.ok:
+        if summary.error is not None:
             raise typer.Exit(summary.error.exit_code)
 
     @app.command()

@@ -29,7 +29,7 @@ class RetryPolicy:
     max_backoff: float = 10.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+        return min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
 
 
 DEFAULT_RETRY = RetryPolicy()

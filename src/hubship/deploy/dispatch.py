@@ -114,7 +114,7 @@ class Deployment:
     """What `deploy_if_needed` did: why it did not deploy (`skipped`), or the deploy it
     started (`result`); and what production served before (None: not asked, or no answer)."""
 
-    served_before: dict | None
+    served_before: dict[str, Any] | None
     skipped: NoDeploy | None = None
     result: DeployResult | None = None
 

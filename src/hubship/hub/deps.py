@@ -19,7 +19,8 @@ MAX_JSON_BODY_BYTES = 4 * 1024 * 1024
 
 
 def get_store(request: Request) -> Store:
-    return request.app.state.store
+    store: Store = request.app.state.store  # set by create_app
+    return store
 
 
 def is_authorized(request: Request) -> bool:

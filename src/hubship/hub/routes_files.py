@@ -14,7 +14,7 @@ from hubship.hub.deps import ReadableRepo, StoreDep, read_body
 from hubship.hub.errors import BadRequest, EntryNotFound
 from hubship.hub.routes_repos import REPO
 from hubship.hub.serialize import commit_entry, file_entry, folder_entry, last_commit
-from hubship.hub.storage import FileEntry, tree_oid
+from hubship.hub.storage import FileEntry, Repo, Store, tree_oid
 from hubship.hub.validation import json_object
 
 router = APIRouter()
@@ -53,12 +53,12 @@ def list_commits(repo: ReadableRepo, store: StoreDep, revision: str,
     return _paged(request, page, skip, limit, has_more=len(commits) > limit)
 
 
-def _tree_entries(files: list[FileEntry], folder: str, *, recursive: bool) -> list[dict]:
+def _tree_entries(files: list[FileEntry], folder: str, *, recursive: bool) -> list[dict[str, Any]]:
     """Files and folders under `folder` ("" = root): direct children, or all with recursive."""
     prefix = f"{folder}/" if folder else ""
     inside = [f for f in files if f.path.startswith(prefix)]
     folders: dict[str, list[FileEntry]] = {}
-    entries: list[tuple[str, dict]] = []
+    entries: list[tuple[str, dict[str, Any]]] = []
     for entry in inside:
         parts = entry.path[len(prefix):].split("/")
         for depth in range(1, len(parts) if recursive else min(2, len(parts))):
@@ -71,7 +71,7 @@ def _tree_entries(files: list[FileEntry], folder: str, *, recursive: bool) -> li
     return [item for _, item in sorted(entries, key=lambda pair: pair[0])]
 
 
-def _tree(repo, store, revision: str, path: str, request: Request) -> Response:
+def _tree(repo: Repo, store: Store, revision: str, path: str, request: Request) -> Response:
     skip, limit = _page_params(request, TREE_PAGE)
     recursive = request.query_params.get("recursive", "false").lower() in ("1", "true")
     sha = store.resolve(repo, revision)
@@ -95,7 +95,8 @@ def _flag(value: object, name: str) -> bool:
     return parsed
 
 
-def _add_last_commits(store, repo, sha: str, entries: list[dict]) -> None:
+def _add_last_commits(store: Store, repo: Repo, sha: str, entries: list[dict[str, Any]]
+                      ) -> None:
     """`expand=True`: each entry's `lastCommit` (the newest commit that changed it)."""
     changes = store.last_changes(repo, sha, [e["path"] for e in entries])
     for entry in entries:
@@ -140,7 +141,7 @@ async def _requested_paths(request: Request) -> tuple[list[str], bool]:
 
 @router.post(REPO + "/paths-info/{revision:seg}")
 async def paths_info(repo: ReadableRepo, store: StoreDep, revision: str,
-                     request: Request) -> list[dict]:
+                     request: Request) -> list[dict[str, Any]]:
     """Info on the given paths (form or JSON `paths`); paths that do not exist are left out."""
     paths, expand = await _requested_paths(request)
     sha = store.resolve(repo, revision)

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from hubship.hub.deps import JsonBody, StoreDep, readable_repo
 from hubship.hub.errors import BadRequest, Forbidden
 from hubship.hub.lfs_store import check_oid, part_count
+from hubship.hub.storage import Repo
 from hubship.hub.validation import json_object
 
 router = APIRouter()
@@ -65,7 +66,7 @@ def _check_signature(request: Request, oid: str, size: int) -> int:
     return chunk
 
 
-def _repo_from_git_name(namespace: str, name_git: str, request: Request):
+def _repo_from_git_name(namespace: str, name_git: str, request: Request) -> Repo:
     if not name_git.endswith(".git"):
         raise BadRequest("LFS routes live under /{namespace}/{name}.git/info/lfs/")
     return readable_repo(namespace, name_git.removesuffix(".git"), request)

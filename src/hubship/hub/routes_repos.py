@@ -96,7 +96,7 @@ def model_info_at(repo: ReadableRepo, store: StoreDep, revision: str) -> dict[st
 
 
 @router.put(REPO + "/settings")
-def update_settings(repo: ReadableRepo, store: StoreDep, body: JsonBody) -> dict:
+def update_settings(repo: ReadableRepo, store: StoreDep, body: JsonBody) -> dict[str, Any]:
     """Change a repo's visibility (`private` or `visibility`)."""
     private = _requested_privacy(json_object(body))
     if private is not None:
@@ -124,7 +124,7 @@ def list_refs(repo: ReadableRepo, store: StoreDep) -> dict[str, Any]:
 
 @router.post(REPO + "/branch/{branch:seg}")
 def create_branch(repo: ReadableRepo, store: StoreDep, branch: str,
-                  body: JsonBody) -> dict:
+                  body: JsonBody) -> dict[str, Any]:
     """Create a branch at `startingPoint` (default: the head of main); 409 if it exists."""
     body = json_object({} if body is None else body)
     check_ref_name(branch, "branch")
@@ -134,7 +134,7 @@ def create_branch(repo: ReadableRepo, store: StoreDep, branch: str,
 
 
 @router.delete(REPO + "/branch/{branch:seg}")
-def delete_branch(repo: ReadableRepo, store: StoreDep, branch: str) -> dict:
+def delete_branch(repo: ReadableRepo, store: StoreDep, branch: str) -> dict[str, Any]:
     """Delete a branch (not main)."""
     if branch == DEFAULT_BRANCH:
         raise Forbidden("the main branch cannot be deleted")
@@ -144,7 +144,7 @@ def delete_branch(repo: ReadableRepo, store: StoreDep, branch: str) -> dict:
 
 @router.post(REPO + "/tag/{revision:seg}")
 def create_tag(repo: ReadableRepo, store: StoreDep, revision: str,
-               body: JsonBody) -> dict:
+               body: JsonBody) -> dict[str, Any]:
     """Tag the commit `revision` resolves to; 409 if the tag exists."""
     body = json_object(body)
     tag = check_ref_name(body.get("tag"), "tag")
@@ -155,7 +155,7 @@ def create_tag(repo: ReadableRepo, store: StoreDep, revision: str,
 
 
 @router.delete(REPO + "/tag/{tag:seg}")
-def delete_tag(repo: ReadableRepo, store: StoreDep, tag: str) -> dict:
+def delete_tag(repo: ReadableRepo, store: StoreDep, tag: str) -> dict[str, Any]:
     """Delete a tag (the commit stays)."""
     store.delete_ref(repo, "tag", tag)
     return {}

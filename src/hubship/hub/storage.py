@@ -217,7 +217,7 @@ class Store:
 
     def resolve(self, repo: Repo, revision: str) -> str:
         """Branch, tag (also as `refs/heads/x`, `refs/tags/x`) or full sha -> commit sha."""
-        kinds = ("branch", "tag")
+        kinds: tuple[str, ...] = ("branch", "tag")
         name = revision
         if revision.startswith("refs/heads/"):
             kinds, name = ("branch",), revision.removeprefix("refs/heads/")
@@ -230,7 +230,8 @@ class Store:
                     (repo.id, kind, name),
                 ).fetchone()
                 if row:
-                    return row[0]
+                    target: str = row[0]
+                    return target
             if is_full_sha(revision) and db.execute(
                 "SELECT 1 FROM commits WHERE repo_id = ? AND oid = ?", (repo.id, revision)
             ).fetchone():

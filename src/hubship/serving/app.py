@@ -56,7 +56,7 @@ def configure_logging(settings: Settings) -> None:
     if not ours and (logging.getLogger().handlers or logger.handlers):
         return  # the embedding program (or pytest) owns logging
     if not ours:
-        handler = logging.StreamHandler()
+        handler: logging.Handler = logging.StreamHandler()
         handler.hubship = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)

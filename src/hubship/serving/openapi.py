@@ -31,13 +31,13 @@ def documented_body(model: type[BaseModel], *, required: bool) -> dict[str, Any]
 
 
 def install_openapi(app: FastAPI, *, max_records: int) -> None:
-    cache: dict[str, Any] = {}
+    cache: dict[str, dict[str, Any]] = {}  # one entry: what the schema was built for -> it
 
     def openapi() -> dict[str, Any]:
         active = app.state.serving.active
         key = f"{active.sha}:{active.model_set.loaded_at}" if active else ""
-        if cache.get("key") == key and "schema" in cache:
-            return cache["schema"]
+        if key in cache:
+            return cache[key]
         schema = get_openapi(title=app.title, version=app.version,
                              description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -46,7 +46,8 @@ def install_openapi(app: FastAPI, *, max_records: int) -> None:
         if active is not None:
             _predict_paths(schema, active, max_records)
             _model_names(schema, sorted(active.predictors))
-        cache.update(key=key, schema=schema)
+        cache.clear()
+        cache[key] = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ import asyncio
 import gc
 import logging
 import secrets
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -108,8 +109,8 @@ class Reloader:
         self.limits = RequestLimits(settings.max_records, settings.max_errors)
         self.engine = engine
         self.lock = asyncio.Lock()
-        self.tasks: set[asyncio.Task] = set()
-        self.first_load: asyncio.Task | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.first_load: asyncio.Task[None] | None = None
 
     def _install(self, active: Active) -> Active | None:
         """Swap `active` in (its models are in the inference workers: `engine.prepare`)."""
@@ -220,7 +221,7 @@ class Reloader:
                 log.warning("poll: %s", exc.detail)
                 delay = min(delay * 2, max(interval, RETRY_CAP_SECONDS) * 10)
 
-    def _spawn(self, coroutine: Any) -> asyncio.Task:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

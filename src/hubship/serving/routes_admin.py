@@ -7,7 +7,7 @@ change what it serves.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -38,7 +38,8 @@ class ReloadRequest(BaseModel):
 
 
 def _reloader(request: Request) -> Reloader:
-    return request.app.state.reloader
+    reloader: Reloader = request.app.state.reloader  # set in the app's lifespan
+    return reloader
 
 
 @router.post(
@@ -99,7 +100,7 @@ async def huggingface_webhook(request: Request, secret: WebhookSecretDep) -> Res
     return json_response({"status": "reloading" if act else "ignored", "reason": reason}, 202)
 
 
-def _webhook_errors(exc: ValidationError) -> list[dict]:
+def _webhook_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """Field-level errors; a body that is not JSON, or not an object, says so plainly."""
     errors = exc.errors(include_url=False)
     if any(e["type"] == "json_invalid" for e in errors):

@@ -59,7 +59,8 @@ class ServingState:
 
 
 def serving_state(request: Request) -> ServingState:
-    return request.app.state.serving
+    state: ServingState = request.app.state.serving  # set by create_app
+    return state
 
 
 StateDep = Annotated[ServingState, Depends(serving_state)]
