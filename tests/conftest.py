@@ -32,7 +32,8 @@ os.environ.pop("HF_HUB_DISABLE_XET", None)  # `import hubship` decides, as in pr
 # Imported once HF_ENDPOINT names the local hub: hubship then makes huggingface_hub upload
 # large files through LFS, not Xet (hubship.local_hub_client).
 from hubship.services import hub_service  # noqa: E402
-from real_releases import RealReleases, make_real_releases  # noqa: E402
+from tests.support.environment import isolate_environment  # noqa: E402
+from tests.support.real_releases import RealReleases, make_real_releases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -99,15 +100,10 @@ def hf_cache(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("HF_TOKEN", "HF_REPO_ID", "ADMIN_TOKEN", "HF_WEBHOOK_SECRET", "DEPLOY_TARGET",
-                 "BACKEND_URL", "RAILWAY_TOKEN", "RENDER_DEPLOY_HOOK", "GITHUB_OUTPUT",
-                 "GITHUB_STEP_SUMMARY", "MODEL_REVISION", "RAILWAY_SERVICE_ID",
-                 "RAILWAY_ENVIRONMENT_ID", "RAILWAY_API_URL", "HUBSHIP_RELEASE_SHA",
-                 "HUBSHIP_DEPLOY_COMMIT", "HUBSHIP_VERIFY_REPLICAS", "HUBSHIP_ASSETS_DIR",
-                 "MODEL_POLL_SECONDS", "CORS_ORIGINS", "HUBSHIP_SIGNING_KEY",
-                 "HUBSHIP_VERIFY_KEY", "HUBSHIP_SKOPS_TRUSTED", "GITHUB_ACTIONS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HUBSHIP_HOME", str(tmp_path / ".hubship"))
+    """Every hubship setting cleared (derived from `Settings`: tests.support.environment) but
+    the session's hub and the test's own HUBSHIP_HOME."""
+    isolate_environment(monkeypatch, {"HF_ENDPOINT": HUB_URL,
+                                      "HUBSHIP_HOME": str(tmp_path / ".hubship")})
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from backend_support import wait_for_first_load
 
 from hubship.services import Service, free_port
-from real_releases import RealReleases, replay
+from tests.support.backend import wait_for_first_load
+from tests.support.real_releases import RealReleases, replay
 
 ROOT = Path(__file__).resolve().parents[2]
 

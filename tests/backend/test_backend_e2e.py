@@ -6,10 +6,10 @@ import threading
 from pathlib import Path
 
 import httpx
-from backend_support import ADMIN_TOKEN, log_text
 
 from hubship.services import hub_service
-from real_releases import BODY_MASS_RECORD, SPECIES_RECORD, replay
+from tests.support.backend import ADMIN_TOKEN, log_text
+from tests.support.real_releases import BODY_MASS_RECORD, SPECIES_RECORD, replay
 
 
 def _env(hub: str, repo_id: str, home: Path, **extra: str) -> dict[str, str]:

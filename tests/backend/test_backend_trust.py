@@ -8,19 +8,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from backend_support import ADMIN_TOKEN, log_text, wait_for
 from rich.console import Console
 
 from hubship.publish import publish
 from hubship.registry import Registry
 from hubship.release import Trust
-from release_builder import (
+from tests.support.backend import ADMIN_TOKEN, log_text, wait_for
+from tests.support.release_builder import (
     BACKEND_MODELS,
     GOOD_PENGUIN,
     build_release,
     publish_release,
 )
-from trust_support import key_files, pem_body_lines, plant_marker, upload_raw
+from tests.support.trust import key_files, pem_body_lines, plant_marker, upload_raw
 
 pytestmark = pytest.mark.slow
 WARNING = "releases are NOT signature-verified"

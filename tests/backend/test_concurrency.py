@@ -11,13 +11,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 import orjson
-from backend_support import ADMIN_TOKEN, GatedEstimator, PausingApi, serving, wait_for
 from fastapi.testclient import TestClient
 from huggingface_hub import HfApi
 
 from hubship.config import Settings
 from hubship.serving.app import create_app
-from real_releases import SPECIES_RECORD
+from tests.support.backend import ADMIN_TOKEN, GatedEstimator, PausingApi, serving, wait_for
+from tests.support.real_releases import SPECIES_RECORD
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

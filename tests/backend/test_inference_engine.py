@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 import pytest
-from backend_support import GatedEstimator, serving, wait_for
 from fastapi.testclient import TestClient
 from odd_models import NaNOn, RaisesOn, Slow
 
@@ -25,7 +24,8 @@ from hubship.services import free_port
 from hubship.serving.app import create_app
 from hubship.serving.runner import JobFailed
 from hubship.serving.state import Active
-from release_builder import BACKEND_MODELS, GOOD_PENGUIN, build_release
+from tests.support.backend import GatedEstimator, serving, wait_for
+from tests.support.release_builder import BACKEND_MODELS, GOOD_PENGUIN, build_release
 
 PREDICT = "/models/species/predict"
 

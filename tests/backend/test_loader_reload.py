@@ -7,13 +7,13 @@ import logging
 from pathlib import Path
 
 import pytest
-from backend_support import ADMIN_TOKEN, serving, wait_for
 
 from hubship.config import Settings
 from hubship.errors import IntegrityError, RevisionNotFound
 from hubship.loader import load_from_cache, load_from_hub, load_release
 from hubship.services import free_port
 from hubship.serving.app import create_app
+from tests.support.backend import ADMIN_TOKEN, serving, wait_for
 
 
 def hub_settings(endpoint: str, repo_id: str, home: Path, **extra) -> Settings:

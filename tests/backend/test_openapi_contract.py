@@ -10,11 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from backend_support import ADMIN_TOKEN, serving
-
 from hubship.config import Settings
 from hubship.services import free_port
 from hubship.serving.app import create_app
+from tests.support.backend import ADMIN_TOKEN, serving
 
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 # bounded and reproducible: `make test` runs this every time

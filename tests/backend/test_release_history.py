@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import httpx2
-from backend_support import ADMIN_TOKEN, serving, wait_for
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
@@ -15,6 +14,7 @@ from hubship.config import Settings
 from hubship.errors import HubUnreachableError
 from hubship.hub_errors import BACKEND_HINTS, hub_error
 from hubship.serving.app import create_app
+from tests.support.backend import ADMIN_TOKEN, serving, wait_for
 
 
 def _http_error(status: int) -> HfHubHTTPError:

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from backend_support import serving
 
 from hubship.config import Settings
 from hubship.manifest import Manifest
@@ -24,7 +23,8 @@ from hubship.serving.schemas import (
     RequestLimits,
     RequestParser,
 )
-from real_releases import SPECIES_RECORD
+from tests.support.backend import serving
+from tests.support.real_releases import SPECIES_RECORD
 
 EMPTY_RECORDS_1MB = b"[" + b",".join([b"{}"] * 333_000) + b"]"  # the review's request
 

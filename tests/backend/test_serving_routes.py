@@ -10,15 +10,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from backend_support import ADMIN_TOKEN, serving
 
 from hubship.config import Settings
 from hubship.errors import IncompatibleRelease
 from hubship.loader import load_bundled
 from hubship.services import free_port
 from hubship.serving.app import RedactSecrets, create_app
-from real_releases import SPECIES_RECORD
-from release_builder import pickled_with
+from tests.support.backend import ADMIN_TOKEN, serving
+from tests.support.real_releases import SPECIES_RECORD
+from tests.support.release_builder import pickled_with
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from backend_support import log_text
 
-from real_releases import SPECIES_RECORD
+from tests.support.backend import log_text
+from tests.support.real_releases import SPECIES_RECORD
 
 
 def _env(hub: str, home, **extra: str) -> dict[str, str]:

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from standin import StandIn, start_standin
+
+from tests.support.standin import StandIn, start_standin
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from standin import Reply, StandIn, assert_no_secret
 from test_deploy_railway import COMMIT, ENVIRONMENT, SERVICE, TOKEN, railway_like
+
+from tests.support.standin import Reply, StandIn, assert_no_secret
 
 HUB_SHA = "fedcba9876543210fedcba9876543210fedcba98"
 

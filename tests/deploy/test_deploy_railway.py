@@ -6,11 +6,11 @@ import re
 
 import httpx
 import pytest
-from standin import FAST_RETRY, Reply, Request, StandIn, assert_no_secret
 
 from hubship.config import Settings
 from hubship.deploy import RetryPolicy, trigger
 from hubship.errors import ConfigError, DeployError
+from tests.support.standin import FAST_RETRY, Reply, Request, StandIn, assert_no_secret
 
 TOKEN = "rw-project-token-5f2c9a7e"
 SERVICE = "svc-1b2c3d"

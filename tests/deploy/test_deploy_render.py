@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from standin import FAST_RETRY, Reply, Request, StandIn, assert_no_secret
 
 from hubship.config import Settings
 from hubship.deploy import trigger
 from hubship.errors import ConfigError, DeployError
+from tests.support.standin import FAST_RETRY, Reply, Request, StandIn, assert_no_secret
 
 KEY = "rnd-key-7Hq2xZ9pL4"
 HUB_SHA = "fedcba9876543210fedcba9876543210fedcba98"

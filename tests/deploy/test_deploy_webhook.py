@@ -4,11 +4,11 @@ watched revision, as the real one does (docs/api.md)."""
 from __future__ import annotations
 
 import pytest
-from standin import FAST_RETRY, Reply, Request, StandIn, assert_no_secret
 
 from hubship.config import Settings
 from hubship.deploy import trigger
 from hubship.errors import ConfigError, DeployError
+from tests.support.standin import FAST_RETRY, Reply, Request, StandIn, assert_no_secret
 
 ADMIN = "admin-token-3c9d1e"
 OLD, NEW, NEWER = "a" * 40, "b" * 40, "c" * 40

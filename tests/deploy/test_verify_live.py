@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from standin import Reply, Request
 
 from hubship.deploy import verify_live
 from hubship.errors import VerifyError
 from hubship.services import free_port
+from tests.support.standin import Reply, Request
 
 OLD, NEW = "1" * 40, "2" * 40
 

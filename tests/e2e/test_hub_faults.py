@@ -44,7 +44,7 @@ from hubship.hub.app import PAUSE_LOG_LINE, TEST_PAUSE_BEFORE_COMMIT_ENV
 from hubship.hub.blobs import git_blob_oid
 from hubship.manifest import Manifest
 from hubship.services import Service, free_port, hub_service
-from real_releases import CI_VARIABLES, SPECIES_RECORD, RealReleases
+from tests.support.real_releases import CI_VARIABLES, SPECIES_RECORD, RealReleases
 
 pytestmark = pytest.mark.slow
 

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from frontend_services import backend_service, frontend_service
 
 from hubship.frontend_server import ensure_built
 from hubship.services import free_port
-from release_builder import FRONTEND_MODELS, build_release, publish_release
+from tests.support.frontend_services import backend_service, frontend_service
+from tests.support.release_builder import FRONTEND_MODELS, build_release, publish_release
 
 ROOT = Path(__file__).resolve().parents[2]
 # Release N fits with this flexibility: release 2 fits closer, so it beats release 1.

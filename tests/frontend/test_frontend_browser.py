@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from frontend_services import backend_service, frontend_service
 from playwright.sync_api import Page, expect
 
 from hubship.services import free_port
-from release_builder import FRONTEND_MODELS, build_release, publish_release
-from trust_support import key_files
+from tests.support.frontend_services import backend_service, frontend_service
+from tests.support.release_builder import FRONTEND_MODELS, build_release, publish_release
+from tests.support.trust import key_files
 
 pytestmark = pytest.mark.slow
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from frontend_services import backend_service, frontend_service
 from starlette.testclient import TestClient
 
 from hubship.errors import HubshipError
 from hubship.frontend_server import SECURITY_HEADERS, create_frontend_app, ensure_built
 from hubship.services import free_port
+from tests.support.frontend_services import backend_service, frontend_service
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = "http://backend.test:9000"

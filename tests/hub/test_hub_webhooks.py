@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from hubship.services import Service, free_port
-from release_builder import BACKEND_MODELS, build_release, publish_release
+from tests.support.release_builder import BACKEND_MODELS, build_release, publish_release
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "webhook-secret-for-tests"

@@ -14,8 +14,8 @@ from pathlib import Path
 import joblib
 import pytest
 
-import release_builder
 from hubship.manifest import Manifest, sha256_file
+from tests.support import release_builder
 
 ROOT = Path(__file__).resolve().parents[2]
 

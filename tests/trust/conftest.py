@@ -14,7 +14,7 @@ from hubship.publish import PublishResult, publish
 from hubship.registry import Registry
 from hubship.release import Trust
 from hubship.signing import SigningKey
-from trust_support import key_files, train
+from tests.support.trust import key_files, train
 
 
 @pytest.fixture(scope="session")

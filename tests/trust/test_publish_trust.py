@@ -14,7 +14,7 @@ import pytest
 
 from hubship.manifest import SIGNATURE_FILE, Manifest, sha256_file
 from hubship.release import LOCAL, Trust, check, open_release
-from trust_support import copy_release, hubship_cli, pem_body_lines, plant_marker, upload_raw
+from tests.support.trust import copy_release, hubship_cli, pem_body_lines, plant_marker, upload_raw
 
 pytestmark = pytest.mark.slow
 

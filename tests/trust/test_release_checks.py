@@ -13,7 +13,7 @@ from huggingface_hub import snapshot_download
 from hubship.errors import ConfigError, IncompatibleRelease, SignatureError
 from hubship.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest
 from hubship.release import LOCAL, Trust, check, open_release
-from trust_support import copy_release, plant_marker
+from tests.support.trust import copy_release, plant_marker
 
 
 @pytest.fixture

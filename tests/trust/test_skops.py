@@ -17,8 +17,8 @@ from hubship.errors import IntegrityError, UntrustedTypes
 from hubship.loader import load_bundled
 from hubship.manifest import Manifest, sha256_file
 from hubship.release import LOCAL, Trust, open_release
-from release_builder import BACKEND_MODELS, build_release
-from trust_support import BuildsCode
+from tests.support.release_builder import BACKEND_MODELS, build_release
+from tests.support.trust import BuildsCode
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +85,13 @@ def test_a_skops_model_naming_an_untrusted_type_is_refused_before_it_is_built(
     release = _plant_untrusted(Path(shutil.copytree(skops_release, tmp_path / "r")), marker)
     with pytest.raises(UntrustedTypes) as refused:
         open_release(release, LOCAL, origin="v2")
-    assert "trust_support.BuildsCode" in refused.value.message
+    assert "tests.support.trust.BuildsCode" in refused.value.message
     assert "nothing of it was built" in refused.value.message
     assert "HUBSHIP_SKOPS_TRUSTED" in refused.value.hint
     assert not marker.exists()
 
     # the control: once a person trusts the type in the configuration, skops builds it
-    trusting = Settings.load(skops_trusted="numpy.dtype, trust_support.BuildsCode")
+    trusting = Settings.load(skops_trusted="numpy.dtype, tests.support.trust.BuildsCode")
     open_release(release, Trust.from_settings(trusting), origin="v2")
     assert marker.read_text() == "built"
 
@@ -101,7 +101,7 @@ def test_a_pickle_named_skops_is_not_unpickled(skops_release: Path, tmp_path: Pa
     name is read by skops, which refuses it."""
     import shutil
 
-    from trust_support import RunsCode
+    from tests.support.trust import RunsCode
 
     release = Path(shutil.copytree(skops_release, tmp_path / "r"))
     marker = tmp_path / "marker"

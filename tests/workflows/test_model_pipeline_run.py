@@ -15,10 +15,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from actions_runner import Context, StepRun, base_environment, job_order, load, run_job
 
 from hubship.services import Service, free_port
-from trust_support import key_files, pem_body_lines
+from tests.support.actions_runner import (
+    Context,
+    StepRun,
+    base_environment,
+    job_order,
+    load,
+    run_job,
+)
+from tests.support.trust import key_files, pem_body_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "model_pipeline.yml"

@@ -120,7 +120,7 @@ DEPLOYING = {"DEPLOY_TARGET": "railway", "BACKEND_URL": "https://penguins.up.rai
 def _runs(job: dict[str, Any], *, ref: str, changed: str = "true",
           variables: dict[str, str] = DEPLOYING) -> bool:
     """Whether GitHub would run `job`, with the expression evaluator the run test uses."""
-    from actions_runner import Context
+    from tests.support.actions_runner import Context
 
     context = Context(github={"ref": ref}, vars=variables,
                       needs={"train-and-publish": {"changed": changed, "sha": "a" * 40}})
@@ -158,7 +158,7 @@ def test_the_deploy_job_runs_when_there_is_something_to_deploy_or_verify(variabl
 def test_verify_is_skipped_only_when_the_deploy_step_says_nothing_to_verify(said, verified):
     """`hubship deploy --if-needed` writes verify=false only for a pinned production and an
     unchanged release; anything else (even no output at all) must verify."""
-    from actions_runner import Context
+    from tests.support.actions_runner import Context
 
     deploy_job = load(PIPELINE)["jobs"]["deploy"]
     [deploy_step] = [s for s in deploy_job["steps"] if s.get("id") == "deploy"]

@@ -19,7 +19,7 @@ import joblib
 from hubship.manifest import Manifest, sha256_file
 from hubship.signing import SigningKey, generate, write_key_pair
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class RunsCode:

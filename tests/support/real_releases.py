@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CI_VARIABLES = ("GITHUB_SHA", "GITHUB_REF", "GITHUB_REPOSITORY", "GITHUB_SERVER_URL",
                 "GITHUB_RUN_ID", "SOURCE_DATE_EPOCH", "GITHUB_ACTIONS", "GITHUB_OUTPUT",
                 "GITHUB_STEP_SUMMARY")
