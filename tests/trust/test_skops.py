@@ -51,9 +51,9 @@ def test_the_same_model_gives_the_same_skops_bytes(skops_release: Path, tmp_path
     import sys
 
     again = tmp_path / "again"  # another process: other ids, another time
-    subprocess.run([sys.executable, "-c", "import sys; from release_builder import *; "
-                    "build_release(sys.argv[1], BACKEND_MODELS, release=1, model_format='skops')",
-                    str(again)], check=True, cwd=Path(__file__).parents[1])
+    subprocess.run([sys.executable, "-c", "import sys; from tests.support.release_builder "
+                    "import *; build_release(sys.argv[1], BACKEND_MODELS, release=1, "
+                    "model_format='skops')", str(again)], check=True, cwd=Path(__file__).parents[2])
     assert Manifest.read(again).model_hashes() == Manifest.read(skops_release).model_hashes()
 
 
