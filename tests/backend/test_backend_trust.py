@@ -1,6 +1,7 @@
 """A real uvicorn backend with HUBSHIP_VERIFY_KEY: it loads only releases signed with the key
 pair, never unpickles anything else (the marker pickle), and says whether what it serves was
-verified. Releases: `tests.support.release_builder` (Bundle), published by the real publisher, signed."""
+verified. Releases: `tests.support.release_builder` (Bundle), published by the real
+publisher, signed."""
 
 from __future__ import annotations
 
