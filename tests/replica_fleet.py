@@ -121,6 +121,7 @@ class Fleet:
 
     def __init__(self, work: Path, count: int, env: dict[str, str]) -> None:
         self.work, self.env = work, env
+        work.mkdir(parents=True, exist_ok=True)
         self.replicas = [self._replica(i, free_port()) for i in range(count)]
         self.nginx: Service | None = None
 
