@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import httpx
 import pytest
 
@@ -100,6 +102,17 @@ def test_replicas_need_that_many_distinct_replicas_on_the_sha(standin, client):
     assert len(standin.requests) == 8
     # each request on a new connection, so a load balancer may route it to another replica
     assert all(r.headers.get("connection") == "close" for r in standin.requests)
+
+
+def test_a_balancer_that_picks_at_random_shows_every_replica_within_a_few_rounds(standin,
+                                                                                client):
+    # Railway spreads requests at random among a region's replicas: asking once per interval
+    # would take many intervals to meet all five; a round asks as many times as replicas
+    pick = random.Random(7)
+    standin.responder = lambda request: on(f"web-{pick.randrange(5)}", NEW)
+    verify_live(standin.url, NEW, timeout=2.5, interval=0.5, client=client, progress=False,
+                replicas=5)
+    assert len(standin.requests) > 5  # more than one round was needed, and it was enough
 
 
 def test_replicas_that_disagree_fail_naming_what_each_serves(standin, client):

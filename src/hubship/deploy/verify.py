@@ -4,8 +4,8 @@ The deploy APIs only say a deploy *started* (and Railway has been seen to rebuil
 and still report success), so the loop ends here, on what production actually answers.
 
 Several replicas behind a load balancer: each `/version` answer names the replica that gave it
-(`replica`), so with `replicas=N` we poll, each request on a new connection so the balancer
-may route it elsewhere, until N distinct replicas last answered with the sha. On a timeout
+(`replica`), so with `replicas=N` we poll, N requests per round, each on a new connection so
+the balancer may route it elsewhere, until N distinct replicas last answered with the sha. On a timeout
 the error lists every replica seen and what it served last; a replica restarted under a new
 name counts as a new one (its old name stays in the list with what it served).
 """
@@ -52,10 +52,15 @@ def verify_live(
     try:
         with console.status(Text(f"waiting for {url} to serve {sha[:12]}")) as status:
             while True:
-                observation = poll.ask(http, url, headers)
-                if observation != poll.last_said:  # the backend's words: never Rich markup
-                    console.print(f"  {url}: {observation}", highlight=False, markup=False)
-                    poll.last_said = observation
+                # as many requests as replicas per round: a balancer that picks at random
+                # (Railway does) shows every replica within a few rounds, even at N = 50
+                for _ in range(replicas):
+                    observation = poll.ask(http, url, headers)
+                    if observation != poll.last_said:  # the backend's words: never markup
+                        console.print(f"  {url}: {observation}", highlight=False, markup=False)
+                        poll.last_said = observation
+                    if poll.done:
+                        break
                 if poll.done:
                     console.print(Text(f"production serves {sha[:12]}", style="green"))
                     return poll.answer
