@@ -36,10 +36,10 @@ os.environ.pop("HF_TOKEN", None)
 warnings.filterwarnings("ignore", message="It seems that you are about to commit a data file")
 
 from huggingface_hub import HfApi  # noqa: E402
-from replica_fleet import Fleet, SteadyLoad, find_nginx, time_to_converge, wait_until  # noqa: E402
 
 from hubship.services import hub_service  # noqa: E402
 from real_releases import SPECIES_RECORD, RealReleases, make_real_releases, replay  # noqa: E402
+from replica_fleet import Fleet, SteadyLoad, find_nginx, time_to_converge, wait_until  # noqa: E402
 
 
 def one_round(number: int, releases: RealReleases, hub_url: str, nginx: str, *,

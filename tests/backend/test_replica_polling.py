@@ -12,9 +12,9 @@ import pytest
 from backend_support import serving
 
 from hubship.config import Settings
+from hubship.services import free_port
 from hubship.serving.app import create_app
 from hubship.serving.replicas import JITTER, first_poll_delay, head_sha, poll_delay, replica_id
-from hubship.services import free_port
 
 
 @pytest.fixture

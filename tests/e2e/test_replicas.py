@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi
-from replica_fleet import Fleet, SteadyLoad, find_nginx, time_to_converge, wait_until
 
 from hubship.deploy import verify_live
 from hubship.errors import VerifyError
 from hubship.services import hub_service
 from real_releases import SPECIES_RECORD, RealReleases, replay
+from replica_fleet import Fleet, SteadyLoad, find_nginx, time_to_converge, wait_until
 
 pytestmark = pytest.mark.slow
 REPO = "lab/penguins"

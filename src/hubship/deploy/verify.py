@@ -5,9 +5,9 @@ and still report success), so the loop ends here, on what production actually an
 
 Several replicas behind a load balancer: each `/version` answer names the replica that gave it
 (`replica`), so with `replicas=N` we poll, N requests per round, each on a new connection so
-the balancer may route it elsewhere, until N distinct replicas last answered with the sha. On a timeout
-the error lists every replica seen and what it served last; a replica restarted under a new
-name counts as a new one (its old name stays in the list with what it served).
+the balancer may route it elsewhere, until N distinct replicas last answered with the sha.
+On a timeout the error lists every replica seen and what it served last; a replica restarted
+under a new name counts as a new one (its old name stays in the list with what it served).
 """
 
 from __future__ import annotations
