@@ -227,13 +227,13 @@ class Reloader:
 
     async def _poll_once(self) -> None:
         """One poll: a HEAD on the watched revision's manifest (`replicas.head_sha`); the full
-        reload only when that names another commit, fails, or the served release lacks its
-        tag. A revision that is a commit sha cannot move: nothing to ask."""
+        reload only when that names another commit, fails, or the served release is not the
+        Hub's with its tag. A watched commit sha cannot move: then there is nothing to ask."""
         watched, current = self.state.revision, self.state.active
-        if SHA_RE.match(watched):
-            return
         if (current is not None and current.model_set.source == "hub"
                 and current.model_set.tag is not None):
+            if SHA_RE.match(watched):
+                return
             sha = await asyncio.to_thread(head_sha, self.api, self.settings.repo_id, watched)
             if sha is not None and sha == current.sha:
                 self.metrics.reload("unchanged")
