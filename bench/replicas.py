@@ -24,6 +24,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -37,13 +38,13 @@ warnings.filterwarnings("ignore", message="It seems that you are about to commit
 
 from huggingface_hub import HfApi  # noqa: E402
 
-from hubship.services import hub_service  # noqa: E402
+from hubship.services import Service, hub_service  # noqa: E402
 from real_releases import SPECIES_RECORD, RealReleases, make_real_releases, replay  # noqa: E402
 from replica_fleet import Fleet, SteadyLoad, find_nginx, time_to_converge, wait_until  # noqa: E402
 
 
 def one_round(number: int, releases: RealReleases, hub_url: str, nginx: str, *,
-              replicas: int, poll: float, restart: bool, hub: object) -> dict:
+              replicas: int, poll: float, restart: bool, hub: Service) -> dict[str, Any]:
     api = HfApi(endpoint=hub_url, token="bench-token")
     repo = f"bench/round-{number}"
     v1 = replay(api, repo, releases[1])
@@ -61,13 +62,14 @@ def one_round(number: int, releases: RealReleases, hub_url: str, nginx: str, *,
             publish_seconds = time.monotonic() - publish_started
             arrivals = time_to_converge(fleet, v2, timeout=10 * poll + 30)
             wait_until(lambda: load.shas[v2] > 20, 30, "predictions from v2")
-        result = {"start": start_seconds, "publish": publish_seconds, "arrivals": arrivals,
-                  "requests": load.total, "failures": len(load.failures),
-                  "first_failures": load.failures[:3]}
+        result: dict[str, Any] = {
+            "start": start_seconds, "publish": publish_seconds, "arrivals": arrivals,
+            "requests": load.total, "failures": len(load.failures),
+            "first_failures": load.failures[:3]}
         if restart:
             with SteadyLoad(fleet.url, "species", SPECIES_RECORD) as load:
                 wait_until(lambda: load.total > 20, 30, "load through nginx")
-                hub.kill()  # type: ignore[attr-defined]
+                hub.kill()
                 fleet.replicas[0].kill()
                 killed = time.monotonic()
                 fleet.restart(0)

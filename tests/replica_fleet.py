@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -107,7 +108,7 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
     return time.monotonic() - started
 
 
-def version(url: str) -> dict:
+def version(url: str) -> dict[str, Any]:
     try:
         answer = httpx.get(f"{url}/version", timeout=2)
     except httpx.HTTPError:
@@ -147,7 +148,7 @@ class Fleet:
         assert self.nginx is not None
         return self.nginx.url
 
-    def versions(self) -> list[dict]:
+    def versions(self) -> list[dict[str, Any]]:
         """Each replica's own /version (asked directly, not through nginx); {} if none."""
         return [version(r.url) for r in self.replicas]
 
@@ -172,7 +173,7 @@ class SteadyLoad:
 
     url: str
     model: str
-    record: dict
+    record: dict[str, Any]
     threads: int = 2
     pause: float = 0.01
     statuses: Counter[str] = field(default_factory=Counter)
@@ -221,7 +222,8 @@ class SteadyLoad:
 def time_to_converge(fleet: Fleet, sha: str, timeout: float) -> list[float]:
     """Seconds from now until each replica's /version serves `sha` (by replica, in order of
     arrival); AssertionError with what each serves after `timeout`."""
-    started, arrived = time.monotonic(), {}
+    started = time.monotonic()
+    arrived: dict[int, float] = {}  # replica index -> seconds
     while len(arrived) < len(fleet.replicas):
         for index, answer in enumerate(fleet.versions()):
             if index not in arrived and answer.get("sha") == sha:
