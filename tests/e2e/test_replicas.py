@@ -58,8 +58,9 @@ def test_three_replicas_converge_behind_nginx_and_survive_a_restart_without_the_
         assert load.failures == [], load.failures[:5]
         assert set(load.shas) == {v1, v2}
         assert arrivals[-1] < 30  # the real figure: bench/replicas.py
-        assert {(v["sha"], v["tag"], v["source"]) for v in fleet.versions()} == {
-            (v2, "v2", "hub")}
+        # a replica that loaded the commit before its tag was made names it at its next poll
+        wait_until(lambda: {(v["sha"], v["tag"], v["source"]) for v in fleet.versions()}
+                   == {(v2, "v2", "hub")}, 10, "every replica on v2, from the Hub")
 
         # verify counts replicas, not answers: through nginx's round robin it sees all three
         answer = verify_live(fleet.url, v2, timeout=20, interval=0.05, progress=False,
