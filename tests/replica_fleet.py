@@ -220,16 +220,26 @@ class SteadyLoad:
 
 
 def time_to_converge(fleet: Fleet, sha: str, timeout: float) -> list[float]:
-    """Seconds from now until each replica's /version serves `sha` (by replica, in order of
-    arrival); AssertionError with what each serves after `timeout`."""
+    """Seconds from now until each replica's /version serves `sha`, sorted; AssertionError
+    with what each serves after `timeout`. One watcher per replica (a keep-alive client
+    asking every 20 ms), so a slow answer from one does not delay seeing another."""
     started = time.monotonic()
-    arrived: dict[int, float] = {}  # replica index -> seconds
-    while len(arrived) < len(fleet.replicas):
-        for index, answer in enumerate(fleet.versions()):
-            if index not in arrived and answer.get("sha") == sha:
-                arrived[index] = time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"not every replica serves {sha[:12]} after {timeout:.0f} s: "
-                                 f"{[v.get('sha', '?')[:12] for v in fleet.versions()]}")
-        time.sleep(0.02)
-    return sorted(arrived.values())
+
+    def watch(replica: Service) -> float | None:
+        with httpx.Client(timeout=5) as client:
+            while time.monotonic() - started < timeout:
+                try:
+                    answer = client.get(f"{replica.url}/version")
+                    if answer.status_code == 200 and answer.json().get("sha") == sha:
+                        return time.monotonic() - started
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.02)
+        return None
+
+    with ThreadPoolExecutor(len(fleet.replicas)) as pool:
+        arrivals = list(pool.map(watch, fleet.replicas))
+    if None in arrivals:
+        raise AssertionError(f"not every replica serves {sha[:12]} after {timeout:.0f} s: "
+                             f"{[v.get('sha', '?')[:12] for v in fleet.versions()]}")
+    return sorted(a for a in arrivals if a is not None)
