@@ -4,14 +4,15 @@
 
 What tests/e2e/test_replicas.py checks, measured (no make, no pytest): an embedded hub; the
 real releases (`models/train.py` + `scripts/upload_models.py`, v1 then v2 after a data push,
-as `tests/real_releases.py` makes them); N `uvicorn backend.main:app` replicas with
-MODEL_POLL_SECONDS behind nginx (`tests/replica_fleet.py`), started together; a steady predict
-load through nginx. Each round publishes a new release on a fresh repo serving v1 (the real v2,
-replayed as its publish made it) and times, from the moment the publish returned (commit and
-tag made), each replica's switch; then the hub is killed and one replica killed and started
-again. Prints per round the arrival of each replica, the last one, the load's requests and
-failures; the goal is every replica within one poll interval (plus the load itself) and 0
-failures. nginx must be installed (`scripts/install-system-deps.sh`).
+as `tests/support/real_releases.py` makes them); N `uvicorn backend.main:app` replicas with
+MODEL_POLL_SECONDS behind nginx (`tests/support/replica_fleet.py`), started together; a
+steady predict load through nginx. Each round publishes a new release on a fresh repo
+serving v1 (the real v2, replayed as its publish made it) and times, from the moment the
+publish returned (commit and tag made), each replica's switch; then the hub is killed and
+one replica killed and started again. Prints per round the arrival of each replica, the
+last one, the load's requests and failures; the goal is every replica within one poll
+interval (plus the reload itself) and 0 failures. nginx must be installed
+(`scripts/install-system-deps.sh`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tests.support
 WORK = Path(tempfile.mkdtemp(prefix="hubship-bench-replicas-"))
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # the embedded hub speaks LFS, not Xet
 os.environ["HF_HOME"] = str(WORK / "hf-home")
@@ -39,8 +40,19 @@ warnings.filterwarnings("ignore", message="It seems that you are about to commit
 from huggingface_hub import HfApi  # noqa: E402
 
 from hubship.services import Service, hub_service  # noqa: E402
-from real_releases import SPECIES_RECORD, RealReleases, make_real_releases, replay  # noqa: E402
-from replica_fleet import Fleet, SteadyLoad, find_nginx, time_to_converge, wait_until  # noqa: E402
+from tests.support.real_releases import (  # noqa: E402
+    SPECIES_RECORD,
+    RealReleases,
+    make_real_releases,
+    replay,
+)
+from tests.support.replica_fleet import (  # noqa: E402
+    Fleet,
+    SteadyLoad,
+    find_nginx,
+    time_to_converge,
+    wait_until,
+)
 
 
 def one_round(number: int, releases: RealReleases, hub_url: str, nginx: str, *,

@@ -9,12 +9,12 @@ import random
 import socket
 
 import pytest
-from backend_support import serving
 
 from hubship.config import Settings
 from hubship.services import free_port
 from hubship.serving.app import create_app
 from hubship.serving.replicas import JITTER, first_poll_delay, head_sha, poll_delay, replica_id
+from tests.support.backend import serving
 
 
 @pytest.fixture

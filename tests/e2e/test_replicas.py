@@ -26,8 +26,14 @@ from huggingface_hub import HfApi
 from hubship.deploy import verify_live
 from hubship.errors import VerifyError
 from hubship.services import hub_service
-from real_releases import SPECIES_RECORD, RealReleases, replay
-from replica_fleet import Fleet, SteadyLoad, find_nginx, time_to_converge, wait_until
+from tests.support.real_releases import SPECIES_RECORD, RealReleases, replay
+from tests.support.replica_fleet import (
+    Fleet,
+    SteadyLoad,
+    find_nginx,
+    time_to_converge,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 REPO = "lab/penguins"

@@ -173,7 +173,7 @@ def test_verify_is_skipped_only_when_the_deploy_step_says_nothing_to_verify(said
 @pytest.mark.parametrize(("variables", "replicas"), [({}, "1"),
                                                      ({"HUBSHIP_VERIFY_REPLICAS": "3"}, "3")])
 def test_verify_waits_for_the_replica_count_the_repository_sets(variables, replicas):
-    from actions_runner import Context
+    from tests.support.actions_runner import Context
 
     verify_step = load(PIPELINE)["jobs"]["deploy"]["steps"][-1]
     assert verify_step["run"].startswith("hubship verify")

@@ -51,6 +51,8 @@ def head_sha(api: Any, repo_id: str, revision: str) -> str | None:
 
     url = hf_hub_url(repo_id, MANIFEST_FILE, revision=revision, endpoint=api.endpoint)
     try:
-        return api.get_hf_file_metadata(url=url).commit_hash
+        metadata = api.get_hf_file_metadata(url=url)
     except Exception:  # any failure: the full check (Reloader.reload) reports it properly
         return None
+    commit: str | None = metadata.commit_hash
+    return commit

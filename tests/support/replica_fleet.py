@@ -28,7 +28,7 @@ import httpx
 
 from hubship.services import Service, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = """daemon off;
 master_process on;
 worker_processes 1;
