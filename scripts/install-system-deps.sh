@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests and the demo need: Chromium for the browser tests (Playwright's own
-# browser download does not work offline), Node.js and npm for the frontend build.
+# browser download does not work offline), Node.js and npm for the frontend build, nginx as the
+# load balancer in front of several backend replicas (tests/e2e/test_replicas.py; it runs
+# unprivileged from a temporary prefix, so the system's own nginx service is never used).
 # Installs only what is missing; without root or apt it says what to install and carries on.
 set -euo pipefail
 
@@ -9,6 +11,7 @@ command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 
   || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 as_root=()
@@ -20,5 +23,5 @@ if command -v apt-get >/dev/null 2>&1 && "${as_root[@]}" true 2>/dev/null; then
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "warning: please install ${missing[*]} (e.g. sudo apt-get install ${missing[*]});" \
-       "the browser tests are skipped without them" >&2
+       "the browser and replica tests are skipped without them" >&2
 fi

@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     github_actions: bool = Field(False, alias="GITHUB_ACTIONS")
     verify_timeout: float = Field(300, alias="HUBSHIP_VERIFY_TIMEOUT", gt=0)
     verify_replicas: int = Field(1, alias="HUBSHIP_VERIFY_REPLICAS", ge=1,
-                                 description="matching /version answers in a row to require")
+                                 description="distinct replicas that must serve the release")
     release_sha: str | None = Field(None, alias="HUBSHIP_RELEASE_SHA",
                                     description="default --sha of `hubship deploy`/`verify`")
     release_tag: str | None = Field(None, alias="HUBSHIP_RELEASE_TAG",

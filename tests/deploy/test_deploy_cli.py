@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -182,7 +183,10 @@ def test_a_hosts_words_in_an_error_are_printed_as_text_not_markup(standin):
 
 
 def test_verify_reads_the_replica_count_from_the_environment(standin):
-    standin.responder = lambda request: Reply(200, {"sha": HUB_SHA, "tag": "v3"})
+    # a round-robin balancer over three replicas
+    replicas = itertools.cycle(["web-a", "web-b", "web-c"])
+    standin.responder = lambda request: Reply(200, {"sha": HUB_SHA, "tag": "v3",
+                                                    "replica": next(replicas)})
     done = hubship("verify", "--timeout", "10", "--interval", "0.05",
                    env={"BACKEND_URL": standin.url, "HUBSHIP_RELEASE_SHA": HUB_SHA,
                         "HUBSHIP_VERIFY_REPLICAS": "3"})

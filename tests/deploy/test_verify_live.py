@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import httpx
 import pytest
 
@@ -13,10 +15,11 @@ from tests.support.standin import Reply, Request
 OLD, NEW = "1" * 40, "2" * 40
 
 
-def version(sha: str, *, tag: str, source: str = "hub") -> dict:
+def version(sha: str, *, tag: str, source: str = "hub", replica: str = "web-1") -> dict:
     return {"sha": sha, "tag": tag, "release": int(tag[1:]), "source": source,
             "loaded_at": "2026-11-20T10:00:00Z", "revision": "main", "repo_id": "team/models",
-            "commit_url": None, "created_at": "2026-11-20T09:59:00Z", "source_commit": None}
+            "commit_url": None, "created_at": "2026-11-20T09:59:00Z", "source_commit": None,
+            "replica": replica}
 
 
 def serving(*answers: Reply):
@@ -83,26 +86,65 @@ def test_fails_clearly_when_nothing_answers():
     assert "BACKEND_URL" in caught.value.hint
 
 
-def test_replicas_need_consecutive_matching_answers(standin, client):
-    old, new = Reply(200, version(OLD, tag="v1")), Reply(200, version(NEW, tag="v2"))
-    standin.responder = serving(new, new, old, new, new, new)
+def on(replica: str, sha: str) -> Reply:
+    return Reply(200, version(sha, tag="v2" if sha == NEW else "v1", replica=replica))
+
+
+def test_replicas_need_that_many_distinct_replicas_on_the_sha(standin, client):
+    # one replica answering the new sha again and again is not three replicas; "b" answers
+    # the new sha, then the old one (its last answer counts), then the new one again
+    standin.responder = serving(on("a", NEW), on("a", NEW), on("a", NEW), on("b", NEW),
+                                on("b", OLD), on("a", NEW), on("c", NEW), on("b", NEW))
 
     verify_live(standin.url, NEW, timeout=30, interval=0.01, client=client, progress=False,
                 replicas=3)
 
-    assert len(standin.requests) == 6  # the old answer restarted the count
+    assert len(standin.requests) == 8
     # each request on a new connection, so a load balancer may route it to another replica
     assert all(r.headers.get("connection") == "close" for r in standin.requests)
 
 
-def test_replicas_that_disagree_fail_with_what_each_serves(standin, client):
-    old, new = Reply(200, version(OLD, tag="v1")), Reply(200, version(NEW, tag="v2"))
-    standin.responder = serving(*[new, old] * 50)
+def test_a_balancer_that_picks_at_random_shows_every_replica_within_a_few_rounds(standin,
+                                                                                client):
+    # Railway spreads requests at random among a region's replicas: asking once per interval
+    # would take many intervals to meet all five; a round asks as many times as replicas
+    pick = random.Random(7)
+    standin.responder = lambda request: on(f"web-{pick.randrange(5)}", NEW)
+    verify_live(standin.url, NEW, timeout=2.5, interval=0.5, client=client, progress=False,
+                replicas=5)
+    assert len(standin.requests) > 5  # more than one round was needed, and it was enough
+
+
+def test_replicas_that_disagree_fail_naming_what_each_serves(standin, client):
+    standin.responder = serving(*[on("web-a", NEW), on("web-b", OLD)] * 50)
     with pytest.raises(VerifyError) as caught:
         verify_live(standin.url, NEW, timeout=0.3, interval=0.01, client=client, progress=False,
                     replicas=2)
-    assert OLD[:12] in caught.value.message and NEW[:12] in caught.value.message
-    assert "replica" in caught.value.hint
+    message = caught.value.message
+    assert "1 of the 2 replicas seen serve it" in message
+    assert f"web-a: {NEW[:12]} (v2" in message and f"web-b: {OLD[:12]} (v1" in message
+    assert "MODEL_POLL_SECONDS" in caught.value.hint
+
+
+def test_more_replicas_than_answer_times_out_naming_those_seen(standin, client):
+    standin.responder = serving(*[on("web-a", NEW), on("web-b", NEW)] * 50)
+    with pytest.raises(VerifyError) as caught:
+        verify_live(standin.url, NEW, timeout=0.3, interval=0.01, client=client, progress=False,
+                    replicas=3)
+    assert "2 of the 2 replicas seen serve it" in caught.value.message
+    assert "web-a" in caught.value.message and "web-b" in caught.value.message
+    assert "only 2 distinct replicas answered" in caught.value.hint
+    assert "HUBSHIP_VERIFY_REPLICAS" in caught.value.hint
+
+
+def test_a_backend_that_names_no_replica_is_told_to_upgrade(standin, client):
+    unnamed = version(NEW, tag="v2")
+    del unnamed["replica"]
+    standin.responder = serving(Reply(200, unnamed))
+    with pytest.raises(VerifyError) as caught:
+        verify_live(standin.url, NEW, timeout=0.2, interval=0.01, client=client, progress=False,
+                    replicas=2)
+    assert "(unnamed)" in caught.value.message and "upgrade" in caught.value.hint
 
 
 def test_progress_shows_what_production_serves(standin, client, capsys):

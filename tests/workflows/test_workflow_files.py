@@ -170,6 +170,17 @@ def test_verify_is_skipped_only_when_the_deploy_step_says_nothing_to_verify(said
     assert bool(context.value(verify_step["if"])) == verified
 
 
+@pytest.mark.parametrize(("variables", "replicas"), [({}, "1"),
+                                                     ({"HUBSHIP_VERIFY_REPLICAS": "3"}, "3")])
+def test_verify_waits_for_the_replica_count_the_repository_sets(variables, replicas):
+    from tests.support.actions_runner import Context
+
+    verify_step = load(PIPELINE)["jobs"]["deploy"]["steps"][-1]
+    assert verify_step["run"].startswith("hubship verify")
+    setting = verify_step["env"]["HUBSHIP_VERIFY_REPLICAS"]
+    assert Context(vars=variables).render(setting) == replicas
+
+
 @pytest.mark.parametrize("ref", ["refs/heads/feature", "refs/tags/v1", "refs/pull/7/merge"])
 def test_a_run_off_main_publishes_nothing(ref: str):
     """A manual run on a branch would publish unmerged models to the Hub's main."""

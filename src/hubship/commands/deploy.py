@@ -109,8 +109,8 @@ def register(app: typer.Typer) -> None:
             "--interval", min=0.05, help="seconds between requests")] = 2.0,
         replicas: Annotated[int | None, typer.Option(
             "--replicas", min=1,
-            help="matching answers needed in a row (several replicas behind a load "
-            "balancer; best effort); default HUBSHIP_VERIFY_REPLICAS (1)",
+            help="distinct replicas (behind a load balancer) that must serve the release, "
+            "told apart by the replica /version names; default HUBSHIP_VERIFY_REPLICAS (1)",
             show_default=False)] = None,
     ) -> None:
         """Wait until the backend's /version serves the release; fail with what it serves."""
@@ -128,7 +128,8 @@ def register(app: typer.Typer) -> None:
         answer = verify_live(url, release, timeout=settings.verify_timeout,
                              interval=interval, replicas=settings.verify_replicas)
         table = Table(title=Text(f"{url} serves"), show_header=False)
-        for key in ("sha", "tag", "release", "source", "loaded_at", "repo_id", "commit_url"):
+        for key in ("sha", "tag", "release", "source", "loaded_at", "repo_id", "commit_url",
+                    "replica"):
             if answer.get(key) is not None:  # the backend's words: never Rich markup
                 table.add_row(key, Text(str(answer[key])))
         Console().print(table)

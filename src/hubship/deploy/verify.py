@@ -3,16 +3,16 @@
 The deploy APIs only say a deploy *started* (and Railway has been seen to rebuild an old commit
 and still report success), so the loop ends here, on what production actually answers.
 
-Several replicas behind a load balancer: each request may reach a different one, so with
-`replicas=N` we ask for N matching answers in a row, each on a new connection so the balancer
-can route it elsewhere. That is best effort: a balancer may still pin us to one replica. The
-sure way is to check each replica's own address, when the host exposes one.
+Several replicas behind a load balancer: each `/version` answer names the replica that gave it
+(`replica`), so with `replicas=N` we poll, N requests per round, each on a new connection so
+the balancer may route it elsewhere, until N distinct replicas last answered with the sha.
+On a timeout the error lists every replica seen and what it served last; a replica restarted
+under a new name counts as a new one (its old name stays in the list with what it served).
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from typing import Any
 
 import httpx
@@ -37,7 +37,7 @@ def verify_live(
     """Return production's `/version` answer once it serves `sha`, else raise VerifyError.
 
     `sha` may be abbreviated (7 characters or more). `replicas` > 1 requires that many
-    consecutive matching answers (see the module docstring).
+    distinct replicas serving it (see the module docstring).
     """
     if len(sha) < 7:
         raise VerifyError(f"{sha!r} is too short to identify a release",
@@ -52,11 +52,16 @@ def verify_live(
     try:
         with console.status(Text(f"waiting for {url} to serve {sha[:12]}")) as status:
             while True:
-                observation = poll.ask(http, url, headers)
-                if observation != poll.last_said:  # the backend's words: never Rich markup
-                    console.print(f"  {url}: {observation}", highlight=False, markup=False)
-                    poll.last_said = observation
-                if poll.streak >= replicas:
+                # as many requests as replicas per round: a balancer that picks at random
+                # (Railway does) shows every replica within a few rounds, even at N = 50
+                for _ in range(replicas):
+                    observation = poll.ask(http, url, headers)
+                    if observation != poll.last_said:  # the backend's words: never markup
+                        console.print(f"  {url}: {observation}", highlight=False, markup=False)
+                        poll.last_said = observation
+                    if poll.done:
+                        break
+                if poll.done:
                     console.print(Text(f"production serves {sha[:12]}", style="green"))
                     return poll.answer
                 remaining = deadline - time.monotonic()
@@ -109,16 +114,26 @@ def serves(version: dict[str, Any] | None, sha: str) -> bool:
     return len(sha) >= 7 and isinstance(served, str) and served.startswith(sha)
 
 
+UNNAMED = "(unnamed)"  # a backend older than replica ids on /version
+
+
 class _Poll:
-    """What production has answered so far."""
+    """What production has answered so far: the last answer of each replica."""
 
     def __init__(self, sha: str, replicas: int) -> None:
         self.sha, self.replicas = sha, replicas
-        self.streak = 0
         self.answer: dict[str, Any] = {}
-        self.served: Counter[str] = Counter()
+        self.latest: dict[str, dict[str, Any]] = {}  # replica id -> its last /version answer
         self.last_problem: str | None = None
         self.last_said: str | None = None
+
+    @property
+    def on_sha(self) -> list[str]:
+        return [replica for replica, answer in self.latest.items() if serves(answer, self.sha)]
+
+    @property
+    def done(self) -> bool:
+        return len(self.on_sha) >= self.replicas
 
     def ask(self, http: httpx.Client, url: str, headers: dict[str, str]) -> str:
         """One request; returns a short description of what production serves."""
@@ -132,31 +147,28 @@ class _Poll:
         if isinstance(answer, str):
             return self._problem(answer)
         self.answer, self.last_problem = answer, None
-        self.served[str(answer.get("sha"))] += 1
-        self.streak = self.streak + 1 if serves(answer, self.sha) else 0
-        return describe(answer)
+        replica = str(answer.get("replica") or UNNAMED)
+        self.latest[replica] = answer
+        if self.replicas == 1:
+            return describe(answer)
+        return (f"{describe(answer)} on replica {replica}; "
+                f"{len(self.on_sha)} of {self.replicas} replicas serve {self.sha[:12]}")
 
     def _problem(self, text: str) -> str:
-        self.streak, self.last_problem = 0, text
+        self.last_problem = text
         return text
 
     def failure(self, url: str, timeout: float) -> VerifyError:
         waited = f"after {timeout:.0f} s"
-        if not self.served:
+        if not self.latest:
             return VerifyError(
                 redact(f"production did not serve {self.sha[:12]} {waited}: {url} gave "
                        f"{self.last_problem or 'no answer'}"),
                 hint="check BACKEND_URL, that the deploy finished (the host's deploy logs), "
                 "and that the backend can reach the Hub",
             )
-        if serves(self.answer, self.sha) or self.served.get(self.sha):
-            others = ", ".join(f"{s[:12]} x{n}" for s, n in self.served.items())
-            return VerifyError(
-                redact(f"production did not serve {self.sha[:12]} on {self.replicas} answers "
-                       f"in a row {waited}; answers seen: {others}"),
-                hint="some replicas still serve another release: redeploy by restart, or let "
-                "every replica poll the Hub (MODEL_POLL_SECONDS)",
-            )
+        if self.replicas > 1:
+            return self._replicas_failure(url, waited)
         source = self.answer.get("source")
         hint = "the deploy may have failed or still be running: check the host's deploy logs"
         if source in ("cache", "bundled"):
@@ -170,6 +182,26 @@ class _Poll:
             redact(f"production still serves {now}, not {self.sha[:12]} {waited} ({url})"),
             hint=hint,
         )
+
+    def _replicas_failure(self, url: str, waited: str) -> VerifyError:
+        seen = "; ".join(f"{replica}: {describe(answer)}"
+                         for replica, answer in sorted(self.latest.items()))
+        message = (f"production did not serve {self.sha[:12]} on {self.replicas} replicas "
+                   f"{waited} ({url}): {len(self.on_sha)} of the {len(self.latest)} replicas "
+                   f"seen serve it; last answers: {seen}")
+        if self.last_problem:
+            message += f"; last request: {self.last_problem}"
+        if set(self.latest) == {UNNAMED}:
+            hint = ("the backend does not name its replica on /version (a hubship older than "
+                    "replica ids): upgrade the backend, or verify with --replicas 1")
+        elif len(self.latest) < self.replicas:
+            hint = (f"only {len(self.latest)} distinct replicas answered: check that "
+                    f"{self.replicas} run (the host's dashboard), or lower --replicas "
+                    "(HUBSHIP_VERIFY_REPLICAS)")
+        else:
+            hint = ("some replicas still serve another release: let every replica poll the Hub "
+                    "(MODEL_POLL_SECONDS on the backend), or redeploy by restart")
+        return VerifyError(redact(message), hint=hint)
 
 
 def describe(version: dict[str, Any]) -> str:

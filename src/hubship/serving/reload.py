@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import random
 import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from hubship.errors import HubshipError, HubUnreachableError
 from hubship.loader import SHA_RE, find_tag, load_from_hub, load_release, resolve_revision
 from hubship.serving.engine import InferenceEngine
 from hubship.serving.metrics import ServingMetrics
+from hubship.serving.replicas import first_poll_delay, head_sha, poll_delay
 from hubship.serving.responses import explain
 from hubship.serving.schemas import RequestLimits
 from hubship.serving.state import Active, ServingState
@@ -111,6 +113,7 @@ class Reloader:
         self.lock = asyncio.Lock()
         self.tasks: set[asyncio.Task[None]] = set()
         self.first_load: asyncio.Task[None] | None = None
+        self.rng = random.Random()  # the poll's jitter
 
     def _install(self, active: Active) -> Active | None:
         """Swap `active` in (its models are in the inference workers: `engine.prepare`)."""
@@ -209,17 +212,33 @@ class Reloader:
     async def _poll(self) -> None:
         """Check the watched revision every MODEL_POLL_SECONDS; back off while it fails."""
         interval = self.settings.model_poll_seconds
-        delay = interval
+        delay = first_poll_delay(interval, self.rng)
         while True:
             await asyncio.sleep(delay)
             if self.state.active is None:
+                delay = interval
                 continue  # the recovery loop owns a backend that is not ready
             try:
-                await self.reload()
-                delay = interval
+                await self._poll_once()
+                delay = poll_delay(interval, self.rng)
             except ReloadFailed as exc:
                 log.warning("poll: %s", exc.detail)
                 delay = min(delay * 2, max(interval, RETRY_CAP_SECONDS) * 10)
+
+    async def _poll_once(self) -> None:
+        """One poll: a HEAD on the watched revision's manifest (`replicas.head_sha`); the full
+        reload only when that names another commit, fails, or the served release is not the
+        Hub's with its tag. A watched commit sha cannot move: then there is nothing to ask."""
+        watched, current = self.state.revision, self.state.active
+        if (current is not None and current.model_set.source == "hub"
+                and current.model_set.tag is not None):
+            if SHA_RE.match(watched):
+                return
+            sha = await asyncio.to_thread(head_sha, self.api, self.settings.repo_id, watched)
+            if sha is not None and sha == current.sha:
+                self.metrics.reload("unchanged")
+                return
+        await self.reload()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine)

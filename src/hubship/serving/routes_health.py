@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from hubship.serving.replicas import replica_id
 from hubship.serving.responses import detail, json_response
 from hubship.serving.state import StateDep
 
@@ -39,8 +40,8 @@ async def ready(request: Request, state: StateDep) -> Response:
 
 @router.get("/version", responses={503: {"description": "no release loaded"}})
 async def version(request: Request, state: StateDep) -> Response:
-    """The release being served: commit sha, tag, release number, where it came from, and
-    whether its signature was verified."""
+    """The release being served: commit sha, tag, release number, where it came from,
+    whether its signature was verified, and which replica answers."""
     active = state.active
     if active is None:
         return detail(state.reason, 503)
@@ -55,6 +56,7 @@ async def version(request: Request, state: StateDep) -> Response:
         "created_at": zulu(model_set.manifest.created_at),
         "source_commit": model_set.manifest.source.git_commit,
         "verified": model_set.verified,  # signature checked against HUBSHIP_VERIFY_KEY
+        "replica": replica_id(),  # which of several replicas answered (verify --replicas)
     }
     return json_response(body)
 
