@@ -57,14 +57,30 @@ function renderHistory(releases: Release[], liveSha: string | null, gates: Gates
     return;
   }
   const models = [...new Set(releases.flatMap((r) => Object.keys(r.primary ?? {})))].sort();
+  fill("history-panel", charts(releases, models, liveSha, gates), table(releases, models, liveSha));
+}
+
+/** The charts, drawn at the width they are shown at; drawn again when that width changes
+ * (a phone turned sideways, a window resized), so their text keeps its size. */
+function charts(releases: Release[], models: string[], liveSha: string | null, gates: Gates): HTMLElement {
   const live = releases.find((r) => r.sha === liveSha);
   const width = chartWidth(models.length);
-  fill(
-    "history-panel",
-    h("div", { class: "charts" }, ...models.map((m) => modelChart(m, releases, gates[m], live ? releaseLabel(live) : undefined, width))),
-    table(releases, models, liveSha),
-  );
+  const shown = h("div", { class: "charts", "data-width": Math.round(width) },
+    ...models.map((m) => modelChart(m, releases, gates[m], live ? releaseLabel(live) : undefined, width)));
+  redraw = () => {
+    if (shown.isConnected && Math.abs(chartWidth(models.length) - width) > 24) {
+      shown.replaceWith(charts(releases, models, liveSha, gates));
+    }
+  };
+  return shown;
 }
+
+let redraw = () => {};
+let resizeTimer: number | undefined;
+window.addEventListener("resize", () => {
+  window.clearTimeout(resizeTimer);
+  resizeTimer = window.setTimeout(() => redraw(), 150);
+});
 
 function releaseLabel(release: Release): string {
   return release.tag ?? (release.release === null ? shortSha(release.sha) : `v${release.release}`);
