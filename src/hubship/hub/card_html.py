@@ -50,7 +50,6 @@ def _adapt(state: StateCore, file_url: Callable[[str], str]) -> None:
     for token in _walk(state.tokens):
         if token.type == "image":
             token.attrSet("src", _repo_url(str(token.attrGet("src") or ""), file_url))
-            token.attrSet("loading", "lazy")
         elif token.type == "link_open":
             token.attrSet("href", _repo_url(str(token.attrGet("href") or ""), file_url))
         elif token.type in ("th_open", "td_open"):
