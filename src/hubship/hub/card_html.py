@@ -40,8 +40,8 @@ def render_card(text: str, *, file_url: Callable[[str], str]) -> RenderedCard:
         metadata, text = found.group(2), text[found.end():]
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     md.core.ruler.push("hubship_card", lambda state: _adapt(state, file_url))
-    md.renderer.rules["table_open"] = _table_open
-    md.renderer.rules["table_close"] = lambda *args: "</table></div>\n"
+    md.add_render_rule("table_open", _table_open)
+    md.add_render_rule("table_close", lambda *args: "</table></div>\n")
     return RenderedCard(metadata=metadata, html=md.render(text))
 
 
@@ -78,7 +78,8 @@ def _repo_url(url: str, file_url: Callable[[str], str]) -> str:
     return file_url(quote(path, safe="/")) + (f"#{parts.fragment}" if parts.fragment else "")
 
 
-def _table_open(tokens: list[Token], idx: int, options: object, env: object) -> str:
+def _table_open(renderer: object, tokens: list[Token], idx: int, options: object,
+                env: object) -> str:
     """Wide tables scroll inside their box on a phone; a scrolling box must be focusable
     (keyboard users scroll it), so it has a tab stop and a name: its section's heading."""
     number = 1 + sum(1 for t in tokens[:idx] if t.type == "table_open")
