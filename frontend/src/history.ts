@@ -141,12 +141,10 @@ function table(releases: Release[], models: string[], liveSha: string | null): H
   );
   const rows = releases.map((release) => {
     const live = liveSha !== null && release.sha === liveSha;
-    const dirty = isDirty(release);
     const notes = [
       live ? h("span", { class: "marker marker-live" }, "live") : null,
       release.forced ? h("span", { class: "marker marker-forced", title: "published although the gate refused it" }, "forced") : null,
       release.restores ? h("span", { class: "marker marker-restores" }, `restores ${release.restores}`) : null,
-      dirty ? h("span", { class: "marker marker-dirty", title: "trained from uncommitted changes" }, "dirty") : null,
       release.title ? h("span", { class: "title" }, release.title) : null,
     ];
     return h(
@@ -158,7 +156,7 @@ function table(releases: Release[], models: string[], liveSha: string | null): H
         const primary = release.primary?.[m];
         return h("td", { class: "num", "data-label": `${m} · ${metricOf(m)}` }, primary ? formatNumber(primary.value) : "—");
       }),
-      h("td", { class: "nowrap", "data-label": "Source commit" }, sourceCommitLabel(release.source_commit, dirty)),
+      h("td", { class: "nowrap", "data-label": "Source commit" }, sourceCommitLabel(release.source_commit, isDirty(release))),
       h("td", { class: "wrap", "data-label": "Notes" }, h("div", { class: "notes" }, ...notes)),
     );
   });

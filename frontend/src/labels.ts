@@ -16,12 +16,11 @@ export function estimatorLabel(path: string): HTMLElement {
   return h("abbr", { class: "estimator", title: path, "data-testid": "estimator" }, shortEstimator(path));
 }
 
-/** Whether the release was trained from a tree with uncommitted changes: a `dirty` flag
- * (or the manifest's `git_dirty`), or a source commit written "807c12b+dirty". */
+/** Whether the release (a /version or /releases answer) was trained from a tree with
+ * uncommitted changes: its `source_dirty` (the manifest's git_dirty), read whether or not the
+ * backend in front of this page sends it yet. */
 export function isDirty(data: object): boolean {
-  const fields = data as { dirty?: unknown; git_dirty?: unknown; source_dirty?: unknown; source_commit?: unknown };
-  if (fields.dirty === true || fields.git_dirty === true || fields.source_dirty === true) return true;
-  return typeof fields.source_commit === "string" && fields.source_commit.endsWith("+dirty");
+  return (data as { source_dirty?: unknown }).source_dirty === true;
 }
 
 const DIRTY_TITLE =
@@ -29,11 +28,10 @@ const DIRTY_TITLE =
 
 /** "807c12b", or "807c12b+dirty" with the mark explained on hover. */
 export function sourceCommitLabel(sourceCommit: string | null | undefined, dirty: boolean): HTMLElement {
-  const sha = sourceCommit?.replace(/\+dirty$/, "") ?? null;
   return h(
     "span",
     { class: "source-commit" },
-    h("code", { title: sha ?? "no source commit recorded" }, shortSha(sha)),
+    h("code", { title: sourceCommit ?? "no source commit recorded" }, shortSha(sourceCommit)),
     dirty ? h("span", { class: "dirty", title: DIRTY_TITLE, "data-testid": "dirty-marker" }, "+dirty") : null,
   );
 }
