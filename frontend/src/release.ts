@@ -57,7 +57,13 @@ export function renderRelease(version: Version): void {
         version.verified ? "verified" : "not verified",
       ),
     ),
-    dirty ? h("li", { class: "chip chip-warn", "data-testid": "release-dirty" }, "Uncommitted changes") : null,
+    dirty
+      ? h(
+          "li",
+          { class: "chip chip-warn", "data-testid": "release-dirty", title: "Trained from uncommitted changes: the source commit does not hold the code that made it." },
+          "Uncommitted changes",
+        )
+      : null,
   );
 
   const row = (label: string, value: Node | string, testid?: string) =>
