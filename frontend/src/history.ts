@@ -128,6 +128,12 @@ function modelChart(model: string, releases: Release[], gate: Gate | undefined, 
   );
 }
 
+/** "2026-11-05 14:03 UTC", broken (if it must be) between the day and the time. */
+function dateLabel(iso: string): HTMLElement {
+  const [day, ...time] = formatDate(iso).split(" ");
+  return h("span", {}, h("span", { class: "nowrap" }, day), " ", h("span", { class: "nowrap" }, time.join(" ")));
+}
+
 function table(releases: Release[], models: string[], liveSha: string | null): HTMLElement {
   const metricOf = (m: string) => releases.find((r) => r.primary?.[m])?.primary[m]?.name ?? "";
   const head = h(
@@ -135,7 +141,7 @@ function table(releases: Release[], models: string[], liveSha: string | null): H
     {},
     h("th", { scope: "col" }, "Release"),
     h("th", { scope: "col" }, "Date"),
-    ...models.map((m) => h("th", { scope: "col", class: "num" }, `${m} `, h("span", { class: "muted" }, metricOf(m)))),
+    ...models.map((m) => h("th", { scope: "col", class: "num" }, m, h("span", { class: "sub" }, metricOf(m)))),
     h("th", { scope: "col" }, "Source commit"),
     h("th", { scope: "col" }, "Notes"),
   );
@@ -151,7 +157,7 @@ function table(releases: Release[], models: string[], liveSha: string | null): H
       "tr",
       { "data-testid": "release-row", "data-sha": release.sha, class: live ? "live" : null },
       h("td", { class: "release-cell", "data-label": "Release" }, h("span", {}, h("span", { class: "tag" }, releaseLabel(release)), " ", h("code", { class: "muted", title: release.sha }, shortSha(release.sha)))),
-      h("td", { class: "nowrap", "data-label": "Date" }, formatDate(release.date)),
+      h("td", { "data-label": "Date" }, dateLabel(release.date)),
       ...models.map((m) => {
         const primary = release.primary?.[m];
         return h("td", { class: "num", "data-label": `${m} · ${metricOf(m)}` }, primary ? formatNumber(primary.value) : "—");
@@ -162,7 +168,7 @@ function table(releases: Release[], models: string[], liveSha: string | null): H
   });
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Releases" },
     h("table", { class: "data stack history", "data-testid": "history-table" }, h("thead", {}, head), h("tbody", {}, ...rows)),
   );
 }
