@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser_checks import axe_findings, check_at_both_widths
 from hubship.services import free_port
+from tests.support.browser_checks import axe_findings, check_at_both_widths
 from tests.support.frontend_services import backend_service, frontend_service
 from tests.support.release_builder import FRONTEND_MODELS, build_release, publish_release
 from tests.support.trust import key_files

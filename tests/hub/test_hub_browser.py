@@ -11,8 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from browser_checks import check_at_both_widths
 from hubship.services import free_port
+from tests.support.browser_checks import check_at_both_widths
 
 REPO = "team/models"
 ATTACK = """<!doctype html><html><body>

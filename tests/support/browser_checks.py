@@ -16,7 +16,7 @@ from typing import Any
 
 from hubship.frontend_server import ensure_built
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
 AXE_JS = FRONTEND / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = {"desktop": 1280, "phone": 375}
