@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from hubship.services import free_port
-from tests.support.browser_checks import check_at_both_widths
+from tests.support.browser_checks import WIDTHS, check_at_both_widths
 
 REPO = "team/models"
 ATTACK = """<!doctype html><html><body>
@@ -91,7 +91,8 @@ def test_the_repo_page_shows_the_model_card_with_its_plots(real_releases, hub_ur
             "[...document.querySelectorAll('.prose img')].every(i => i.naturalWidth > 0)")
 
     try:
-        check_at_both_widths(page, repo_url, "hub-repo", artifacts_dir, lambda: card_shown("v2"))
+        check_at_both_widths(page, repo_url, "hub-repo", artifacts_dir, lambda: card_shown("v2"),
+                             axe_at=(WIDTHS["phone"],))
         page.set_viewport_size({"width": 1280, "height": 900})
         # v1's tag leads to the repo as it was at v1's commit (where /version's commit_url goes)
         refs = page.get_by_role("table", name="Branches and tags")
