@@ -6,7 +6,7 @@
 import "./style.css";
 import { getModel, getModels, getReady, getVersion, UnreachableError } from "./api";
 import { fill, h } from "./dom";
-import { loadHistory } from "./history";
+import { gatesOf, loadHistory } from "./history";
 import { renderModelCard } from "./predict";
 import { renderRelease } from "./release";
 
@@ -51,13 +51,11 @@ async function check(): Promise<void> {
 /** Release and model panels first; each is drawn as soon as its answers are in. The history
  * is started alongside and never waited for. */
 async function loadAll(): Promise<void> {
-  const [version, models] = await Promise.allSettled([
-    getVersion(),
-    getModels().then((summaries) => Promise.all(summaries.map((m) => getModel(m.name)))),
-  ]);
+  const details = getModels().then((summaries) => Promise.all(summaries.map((m) => getModel(m.name))));
+  const [version, models] = await Promise.allSettled([getVersion(), details]);
   if (version.status === "fulfilled") {
     renderRelease(version.value);
-    loadHistory(version.value.sha);
+    loadHistory(version.value.sha, details.then(gatesOf));
   }
   if (models.status === "fulfilled") {
     const cards = models.value.map(renderModelCard);

@@ -13,6 +13,7 @@ import {
   UnreachableError,
 } from "./api";
 import { formatNumber, h } from "./dom";
+import { estimatorLabel } from "./labels";
 
 const EMPTY = "";
 // Element ids: names are sanitised for ids, and two names may sanitise alike ("a b", "a_b"),
@@ -71,12 +72,12 @@ export function renderModelCard(model: ModelDetail): HTMLElement {
   return h(
     "article",
     { class: "model-card", id: uniqueId("model", model.name), "data-testid": `model-${model.name}` },
-    h("h3", {}, model.name, " ", h("span", { class: "muted" }, `${model.task} → ${model.output.target}`)),
+    h("h3", {}, model.name, " ", h("span", { class: "muted small" }, `${model.task} → ${model.output.target}`)),
     h(
       "p",
-      { class: "muted small" },
-      h("code", {}, model.estimator),
-      primaryValue === undefined ? null : ` · ${primary.name} ${formatNumber(primaryValue)}`,
+      { class: "model-meta muted small" },
+      estimatorLabel(model.estimator),
+      primaryValue === undefined ? null : h("span", {}, `${primary.name} ${formatNumber(primaryValue)}`),
     ),
     form,
     result,

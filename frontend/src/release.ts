@@ -2,6 +2,7 @@
 
 import type { Version } from "./api";
 import { fill, formatDate, h, shortSha } from "./dom";
+import { isDirty, sourceCommitLabel } from "./labels";
 
 const SOURCE_WARNINGS: Record<string, string> = {
   cache:
@@ -12,11 +13,18 @@ const SOURCE_WARNINGS: Record<string, string> = {
     "unavailable, so this may be an old release.",
 };
 
+const SIGNATURE_TITLES = {
+  verified: "The backend checked this release's signature (manifest.sig) before loading it.",
+  unverified:
+    "The backend has no verify key (HUBSHIP_VERIFY_KEY): it loaded this release without checking a signature.",
+};
+
 export function renderRelease(version: Version): void {
   const shaText = h("code", {}, shortSha(version.sha));
   const sha = version.commit_url
     ? h("a", { href: version.commit_url, target: "_blank", rel: "noopener", "data-testid": "release-sha", title: version.sha ?? "" }, shaText)
     : h("span", { "data-testid": "release-sha", title: version.sha ?? "" }, shaText);
+  const dirty = isDirty(version);
 
   const warning =
     version.source === "hub"
@@ -28,36 +36,60 @@ export function renderRelease(version: Version): void {
           SOURCE_WARNINGS[version.source] ?? "",
         );
 
-  const row = (label: string, value: Node | string, testid: string) =>
+  // What a person checks first: where it is served from, whether its signature was checked,
+  // whether its source commit tells the whole story.
+  const chips = h(
+    "ul",
+    { class: "chips", "aria-label": "Release status" },
+    h(
+      "li",
+      { class: `chip ${version.source === "hub" ? "chip-ok" : "chip-warn"}` },
+      "Serving from ",
+      h("span", { class: `source source-${version.source}`, "data-testid": "release-source" }, version.source),
+    ),
+    h(
+      "li",
+      { class: `chip ${version.verified ? "chip-ok" : "chip-warn"}`, title: version.verified ? SIGNATURE_TITLES.verified : SIGNATURE_TITLES.unverified },
+      "Signature ",
+      h(
+        "span",
+        { class: version.verified ? "signature signature-verified" : "signature signature-unverified", "data-testid": "release-verified" },
+        version.verified ? "verified" : "not verified",
+      ),
+    ),
+    dirty
+      ? h(
+          "li",
+          { class: "chip chip-warn", "data-testid": "release-dirty", title: "Trained from uncommitted changes: the source commit does not hold the code that made it." },
+          "Uncommitted changes",
+        )
+      : null,
+  );
+
+  const row = (label: string, value: Node | string, testid?: string) =>
     h("div", { class: "fact" }, h("dt", {}, label), h("dd", { "data-testid": testid }, value));
 
   fill(
     "release-panel",
     warning,
     h(
+      "div",
+      { class: "release-hero" },
+      h("span", { class: "tag", "data-testid": "release-tag" }, version.tag ?? "untagged"),
+      h(
+        "div",
+        { class: "headline" },
+        h("strong", { "data-testid": "release-number" }, version.release === null ? "Unnumbered release" : `Release #${version.release}`),
+        h("span", { class: "muted small", "data-testid": "release-repo" }, `${version.repo_id} @ ${version.revision}`),
+      ),
+      chips,
+    ),
+    h(
       "dl",
       { class: "facts" },
-      row("Tag", h("span", { class: "tag" }, version.tag ?? "untagged"), "release-tag"),
-      row("Release", version.release === null ? "—" : `#${version.release}`, "release-number"),
-      h("div", { class: "fact" }, h("dt", {}, "Hub commit"), h("dd", {}, sha)),
+      row("Hub commit", sha),
+      row("Source commit", sourceCommitLabel(version.source_commit, dirty), "release-source-commit"),
       row("Trained at", formatDate(version.created_at), "release-created"),
-      row("Source commit", h("code", { title: version.source_commit ?? "" }, shortSha(version.source_commit)), "release-source-commit"),
-      row("Serving from", h("span", { class: `source source-${version.source}` }, version.source), "release-source"),
-      row(
-        "Signature",
-        h(
-          "span",
-          {
-            class: version.verified ? "signature signature-verified" : "signature signature-unverified",
-            title: version.verified
-              ? "The backend checked this release's signature (manifest.sig) before loading it."
-              : "The backend has no verify key (HUBSHIP_VERIFY_KEY): it loaded this release without checking a signature.",
-          },
-          version.verified ? "verified" : "not verified",
-        ),
-        "release-verified",
-      ),
-      row("Repository", `${version.repo_id} @ ${version.revision}`, "release-repo"),
       row("Loaded at", formatDate(version.loaded_at), "release-loaded"),
     ),
   );

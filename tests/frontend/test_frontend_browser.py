@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from hubship.services import free_port
+from tests.support.browser_checks import axe_findings, check_at_both_widths
 from tests.support.frontend_services import backend_service, frontend_service
 from tests.support.release_builder import FRONTEND_MODELS, build_release, publish_release
 from tests.support.trust import key_files
@@ -47,7 +48,25 @@ def test_the_page_shows_the_live_release(page: Page, frontend_url: str,
     link = page.locator("a[data-testid=release-sha]")
     expect(link).to_have_count(1)  # a Hub release links its commit
     assert link.get_attribute("href").endswith(f"/commit/{live_sha}")
+    expect(page.get_by_test_id("release-dirty")).to_have_count(0)
     assert page.console_errors == []
+
+
+def test_models_show_their_estimators_short_name_and_fill_the_grid(
+    page: Page, frontend_url: str, backend_url: str,
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(frontend_url)
+    estimator = page.get_by_test_id("model-body_mass").get_by_test_id("estimator")
+    expect(estimator).to_have_text("Ridge (Pipeline)")  # not "sklearn.linear_" / "model._ridge..."
+    full_path = httpx.get(f"{backend_url}/models/body_mass").json()["estimator"]
+    assert full_path == "sklearn.pipeline.Pipeline[sklearn.linear_model._ridge.Ridge]"
+    assert estimator.get_attribute("title") == full_path  # the whole path on hover
+    # two models share the row: no empty third column
+    grid = page.locator(".models").bounding_box()
+    cards = [c.bounding_box() for c in page.locator(".model-card").all()]
+    assert len(cards) == 2 and cards[0]["y"] == cards[1]["y"]
+    assert abs(cards[1]["x"] + cards[1]["width"] - (grid["x"] + grid["width"])) < 2
 
 
 def test_a_prediction_round_trip_shows_the_label_and_its_probabilities(
@@ -98,6 +117,7 @@ def test_a_bad_value_shows_the_backends_message_next_to_its_field(
     expect(form.get_by_test_id("error-species-island")).to_be_hidden()
     expect(page.get_by_test_id("label-species")).to_have_count(0)
     page.screenshot(path=artifacts_dir / "frontend-field-errors.png", full_page=True)
+    assert axe_findings(page) == []  # the error messages, as a screen reader meets them
 
     fill_form(page, "species", GENTOO)  # fixed: the errors go, the answer comes
     page.get_by_test_id("predict-species").click()
@@ -109,16 +129,35 @@ def test_a_bad_value_shows_the_backends_message_next_to_its_field(
 
 def test_the_history_charts_each_models_primary_metric_per_release(
     page: Page, frontend_url: str, backend_url: str, published: dict[str, object],
+    artifacts_dir: Path,
 ) -> None:
     releases = httpx.get(f"{backend_url}/releases").json()
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(frontend_url)
 
     for model in ("species", "body_mass"):
-        points = page.get_by_test_id(f"chart-{model}").get_by_test_id("chart-point")
+        chart = page.get_by_test_id(f"chart-{model}")
+        points = chart.get_by_test_id("chart-point")
         expect(points).to_have_count(2)
         assert [p.get_attribute("data-release") for p in points.all()] == ["v1", "v2"]
         expected = [r["primary"][model]["value"] for r in reversed(releases)]
         assert [float(p.get_attribute("data-value")) for p in points.all()] == expected
+        expect(chart.get_by_test_id("point-label")).to_have_count(2)  # every point labelled
+
+        # the gate: the live release's value less (or plus) the tolerance, shaded up to it
+        metric = httpx.get(f"{backend_url}/models/{model}").json()["primary_metric"]
+        live = expected[-1]
+        threshold = live - metric["tolerance"] if metric["higher_is_better"] \
+            else live + metric["tolerance"]
+        gate = chart.get_by_test_id("gate-line")
+        assert float(gate.get_attribute("data-value")) == pytest.approx(threshold)
+        expect(chart.get_by_test_id("tolerance-band")).to_have_count(1)
+        expect(page.get_by_test_id(f"gate-legend-{model}")).to_contain_text(
+            f"tolerance {metric['tolerance']:g}")
+        # the axis holds every value and the gate, and spans at least four tolerances
+        low, high = (float(chart.get_attribute(a)) for a in ("data-axis-low", "data-axis-high"))
+        assert low <= min(*expected, threshold) and high >= max(*expected, threshold)
+        assert high - low >= 4 * metric["tolerance"]
     assert page.get_by_test_id("chart-species").locator("polyline").count() == 1
 
     rows = page.get_by_test_id("history-table").get_by_test_id("release-row")
@@ -126,6 +165,35 @@ def test_the_history_charts_each_models_primary_metric_per_release(
     expect(rows.first).to_contain_text("v2")
     expect(rows.first).to_contain_text("live")
     assert rows.first.get_attribute("data-sha") == published["shas"][-1]
+    table = page.get_by_test_id("history-table")  # fits at 1280 px: no sideways scrolling
+    assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth")
+
+    def ready() -> None:
+        expect(page.get_by_test_id("release-row")).to_have_count(2)
+        expect(page.locator(".model-card")).to_have_count(2)
+
+    # The whole page at a desktop's and a phone's width: it fits (the table too), axe passes.
+    check_at_both_widths(page, frontend_url, "frontend", artifacts_dir, ready)
+    assert page.console_errors == []
+
+
+def test_a_release_from_uncommitted_changes_is_marked(page: Page, frontend_url: str) -> None:
+    # The backend's answers with `source_dirty` (the manifest's git_dirty) set, as for a
+    # release trained from uncommitted changes, whatever this backend's release says.
+    def dirty(route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        for row in body if isinstance(body, list) else [body]:
+            row["source_dirty"] = True
+        route.fulfill(response=answer, json=body)
+
+    page.route("**/api/version", dirty)
+    page.route("**/api/releases", dirty)
+    page.goto(frontend_url)
+    expect(page.get_by_test_id("release-dirty")).to_have_text("Uncommitted changes")
+    expect(page.get_by_test_id("release-source-commit")).to_have_text("2222222+dirty")
+    rows = page.get_by_test_id("history-table").get_by_test_id("release-row")
+    expect(rows.first.get_by_test_id("dirty-marker")).to_have_text("+dirty")
 
 
 def test_a_banner_says_the_backend_is_down_and_the_page_recovers_when_it_returns(

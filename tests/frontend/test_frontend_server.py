@@ -135,6 +135,13 @@ def test_vercel_config_matches_the_local_server() -> None:
     assert {h["key"]: h["value"] for h in site["headers"]} == SECURITY_HEADERS
 
 
+def test_the_hub_pages_and_the_frontend_share_one_stylesheet() -> None:
+    frontend_copy = (ROOT / "frontend" / "src" / "site.css").read_text()
+    hub_copy = (ROOT / "src" / "hubship" / "hub" / "site.css").read_text()
+    assert frontend_copy == hub_copy, "edit one site.css, then copy it over the other"
+    assert '@import "./site.css";' in (ROOT / "frontend" / "src" / "style.css").read_text()
+
+
 def test_a_missing_build_is_named_with_the_command_that_makes_it(tmp_path: Path) -> None:
     with pytest.raises(HubshipError) as caught:
         create_frontend_app(tmp_path / "dist", BACKEND)
