@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     hub_retries: int = Field(4, ge=0, alias="HUBSHIP_HUB_RETRIES",
                              description="retries (with backoff) when the Hub does not answer")
     hub_timeout: float = Field(30.0, gt=0, alias="HUBSHIP_HUB_TIMEOUT",
-                               description="seconds one Hub request may take (backend)")
+                               description="seconds one Hub request may take")
 
     # Local state
     hubship_home: Path = Field(Path(".hubship"), description="local hub data, caches, demo state")
