@@ -33,6 +33,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -137,9 +138,9 @@ def _redownload_broken(hub: HubClient, sha: str, release_dir: Path, manifest: Ma
         except IntegrityError as exc:
             log.warning("cached file rejected, not loading it: %s; downloading it again",
                         exc.message)
-            hub.call(lambda ref=ref: hub.api.hf_hub_download(
-                hub.repo_id, ref.file, revision=sha, cache_dir=hub.cache_dir, force_download=True,
-            ), doing=f"downloading {ref.file} again")
+            hub.call(partial(hub.api.hf_hub_download, hub.repo_id, ref.file, revision=sha,
+                             cache_dir=hub.cache_dir, force_download=True),
+                     doing=f"downloading {ref.file} again")
             manifest.verify_files(release_dir, names={ref.file})
 
 

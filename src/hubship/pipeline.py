@@ -201,6 +201,7 @@ def deploy(run: PipelineRun) -> str | Skipped:
     settings, summary = run.settings, run.summary
     if not summary.changed and not settings.backend_url:
         return Skipped("release unchanged; production not checked (no BACKEND_URL)")
+    assert summary.sha is not None  # set by the publish step, which ran before
     done = deploy_if_needed(settings, sha=summary.sha, changed=summary.changed,
                             label=summary.tag, commit_sha=settings.deploy_commit)
     if done.skipped is not None:
@@ -212,6 +213,7 @@ def deploy(run: PipelineRun) -> str | Skipped:
         catch_up = (f"catch-up: production serves {describe(done.served_before)}"
                     if done.served_before
                     else "catch-up: production serves no release (or did not answer)")
+    assert done.result is not None  # not skipped: deploy_if_needed started one
     detail = "; ".join(p for p in (catch_up, done.result.detail) if p)
     return detail if done.result.triggered else Skipped(detail)
 
@@ -226,6 +228,7 @@ def verify(run: PipelineRun) -> str | Skipped:
                        "and nothing new was published: nothing to verify")
     from hubship.deploy import verify_live
 
+    assert summary.sha is not None  # set by the publish step, which ran before
     version = verify_live(settings.backend_url, summary.sha, timeout=settings.verify_timeout,
                           replicas=settings.verify_replicas)
     summary.verified = True

@@ -1,9 +1,5 @@
-"""What a Hub webhook says (huggingface.co's repo webhooks), and whether it concerns us.
-
-The body, as huggingface.co sends it: `{event: {action, scope}, repo: {type, name, headSha},
-updatedRefs: [{ref, oldSha, newSha}], webhook: {id, version}}`. Every part is optional here
-and unknown fields are kept: the Hub adds fields over time.
-"""
+"""What a Hub webhook says (huggingface.co's repo webhooks, `POST /hooks/huggingface`), and
+whether it concerns the repo and revision this backend watches."""
 
 from __future__ import annotations
 
