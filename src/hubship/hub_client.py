@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 from urllib.parse import urlsplit
 
 from hubship.errors import (
@@ -43,7 +43,7 @@ from hubship.manifest import MANIFEST_FILE, Manifest
 
 if TYPE_CHECKING:
     import httpx2
-    from huggingface_hub import HfApi
+    from huggingface_hub import GitCommitInfo, HfApi
 
     from hubship.config import Settings
 
@@ -221,7 +221,7 @@ class HubClient:
         return Manifest.parse(Path(path).read_bytes(),
                               origin=f"{MANIFEST_FILE} at {self.repo_id}@{revision[:12]}")
 
-    def commits(self) -> list[Any]:
+    def commits(self) -> list[GitCommitInfo]:
         """Every commit on `main`, newest first (huggingface_hub's `GitCommitInfo`)."""
         return self.call(lambda: self.api.list_repo_commits(self.repo_id),
                          doing="listing the commits")

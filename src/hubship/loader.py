@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -218,8 +218,10 @@ def load_release(settings: Settings, *, hub: HubClient | None = None,
     except HubUnreachableError as exc:
         problems = [exc.message]
         log.warning("%s; trying the cached release", exc.message)
-    for source, load in (("cache", lambda: load_from_cache(settings, revision=revision)),
-                         ("bundled", lambda: load_bundled(settings))):
+    fallbacks: list[tuple[str, Callable[[], ModelSet]]] = [
+        ("cache", lambda: load_from_cache(settings, revision=revision)),
+        ("bundled", lambda: load_bundled(settings))]
+    for source, load in fallbacks:
         try:
             model_set = load()
         except (ReleaseUnavailable, IntegrityError, IncompatibleRelease, ManifestError) as exc:

@@ -101,8 +101,9 @@ class Registry(HubClient):
         from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
         def commit() -> str:
-            operations = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(local))
-                          for p, local in sorted(files.items())]
+            operations: list[CommitOperationAdd | CommitOperationDelete] = [
+                CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(local))
+                for p, local in sorted(files.items())]
             operations += [CommitOperationDelete(path_in_repo=p) for p in sorted(deletions)]
             with warnings.catch_warnings():
                 # holdout/*.parquet belong in the release: silence "a data file in a model repo"

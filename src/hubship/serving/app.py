@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -31,6 +31,9 @@ from hubship.serving.reload import Reloader
 from hubship.serving.routes_models import PredictFastPath
 from hubship.serving.routes_releases import ReleaseHistory
 from hubship.serving.state import ServingState
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 log = logging.getLogger("hubship.serving")
 
@@ -77,7 +80,8 @@ def warn_if_unverified(settings: Settings) -> None:
                     settings.hf_repo_id or "the model repo")
 
 
-def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, hf_api: HfApi | None = None
+               ) -> FastAPI:
     settings = settings or Settings.load()
     configure_logging(settings)
     warn_if_unverified(settings)  # and a malformed HUBSHIP_VERIFY_KEY stops the start here
