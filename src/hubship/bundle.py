@@ -39,8 +39,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from hubship import holdout, provenance, schema
-from hubship import metrics as metric_registry  # `add` has a parameter called `metrics`
+from hubship import holdout, provenance, schema, scoring
 from hubship.bundle_checks import (
     Problem,
     check_fitted,
@@ -183,7 +182,7 @@ class Bundle:
         # Score on the holdout exactly as saved: the numbers anyone re-scoring will get.
         X_saved, y_saved = holdout.read_holdout_bytes(holdout_bytes, target=target)
         try:
-            values = metric_registry.compute_metrics(task, model, X_saved, y_saved, names=names)
+            values = scoring.compute_metrics(task, model, X_saved, y_saved, names=names)
         except ValueError as exc:
             raise Problem(f"scoring the holdout set failed: {exc}",
                           "check the holdout set matches what the model was trained on") from None
@@ -199,7 +198,7 @@ class Bundle:
                 metrics=values,
                 primary_metric=PrimaryMetric(
                     name=primary_metric,
-                    higher_is_better=metric_registry.METRICS[primary_metric].higher_is_better,
+                    higher_is_better=scoring.METRICS[primary_metric].higher_is_better,
                     tolerance=tolerance,
                 ),
                 holdout=_ref(holdout_file(name), holdout_bytes),

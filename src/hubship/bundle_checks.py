@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from hubship import metrics as metric_registry
+from hubship import scoring
 from hubship.manifest import Task
 
 
@@ -114,12 +114,12 @@ def check_target(task: Task, model: Any, X_train: pd.DataFrame, y_holdout: pd.Se
 
 def check_metrics(task: Task, model: Any, names: Sequence[str] | None, primary: str,
                    tolerance: float) -> list[str]:
-    chosen = list(names) if names is not None else metric_registry.default_metrics(task, model)
+    chosen = list(names) if names is not None else scoring.default_metrics(task, model)
     if not chosen:
         raise Problem("no metrics asked for", "leave metrics=None for the task's defaults")
     for name in [*chosen, primary]:
         try:
-            metric = metric_registry.get_metric(name, task=task)
+            metric = scoring.get_metric(name, task=task)
         except ValueError as exc:
             raise Problem(str(exc), "pick a metric from the list") from None
         if metric.needs_proba and not hasattr(model, "predict_proba"):

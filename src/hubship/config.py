@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     hub_retries: int = Field(4, ge=0, alias="HUBSHIP_HUB_RETRIES",
                              description="retries (with backoff) when the Hub does not answer")
     hub_timeout: float = Field(30.0, gt=0, alias="HUBSHIP_HUB_TIMEOUT",
-                               description="seconds one Hub request may take (backend)")
+                               description="seconds one Hub request may take")
 
     # Local state
     hubship_home: Path = Field(Path(".hubship"), description="local hub data, caches, demo state")
@@ -213,12 +213,25 @@ class Settings(BaseSettings):
         return self.hubship_home / "hub"
 
     def secrets(self) -> list[str]:
-        """Every secret value set, for `errors.redact`."""
-        values = [
-            self.hf_token, self.admin_token, self.hf_webhook_secret, self.railway_token,
-            self.render_deploy_hook, self.signing_key,
-        ]
+        """Every secret value set (the `SecretStr` settings), for `errors.redact`."""
+        values = (getattr(self, name) for name in _SECRET_FIELDS)
         return [v.get_secret_value() for v in values if v is not None]
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    annotation = field.annotation
+    return annotation is SecretStr or SecretStr in get_args(annotation)
+
+
+def env_name(name: str, field: FieldInfo) -> str:
+    """The environment variable a setting is read from (its alias, else its name)."""
+    return (field.alias or name).upper()
+
+
+_SECRET_FIELDS = tuple(name for name, field in Settings.model_fields.items() if _is_secret(field))
+# the one list of secret names: every `SecretStr` setting (HF_TOKEN, HUBSHIP_SIGNING_KEY, ...)
+SECRET_SETTINGS: frozenset[str] = frozenset(env_name(name, Settings.model_fields[name])
+                                            for name in _SECRET_FIELDS)
 
 
 def invalid_settings(exc: ValidationError) -> ConfigError:
@@ -231,7 +244,7 @@ def invalid_settings(exc: ValidationError) -> ConfigError:
     for error in exc.errors():
         location = str(error["loc"][0]) if error["loc"] else "?"
         name, field = _field_at(location)
-        variable = (field.alias if field and field.alias else name).upper()
+        variable = env_name(name, field) if field else name.upper()
         message = error["msg"].removeprefix("Value error, ")
         echo = field is not None and not _is_secret(field)
         problems.append(f"{variable}: {message} (got {error.get('input')!r})" if echo
@@ -249,8 +262,3 @@ def _field_at(location: str) -> tuple[str, FieldInfo | None]:
         if wanted in (name, (field.alias or "").lower()):
             return name, field
     return location, None
-
-
-def _is_secret(field: FieldInfo) -> bool:
-    annotation = field.annotation
-    return annotation is SecretStr or SecretStr in get_args(annotation)

@@ -29,14 +29,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from hubship.errors import (
     HubshipError,
-    IncompatibleRelease,
     IntegrityError,
     ManifestError,
     SignatureError,
 )
 from hubship.holdout import read_holdout
 from hubship.manifest import Manifest, ModelEntry, PrimaryMetric
-from hubship.release import LOCAL, CheckedRelease, Trust, check, version_problem
+from hubship.release import (
+    LOCAL,
+    CheckedRelease,
+    Trust,
+    check,
+    check_challenger_sklearn,
+    sklearn_mismatch,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,7 +213,7 @@ def _compare(
 def _rule(old: PrimaryMetric, new: PrimaryMetric) -> PrimaryMetric:
     """The shared metric, its direction from the metric registry (not the manifests), and the
     stricter of the two tolerances (the caller checked both name the same metric)."""
-    from hubship.metrics import METRICS
+    from hubship.scoring import METRICS
 
     update: dict[str, object] = {"tolerance": min(old.tolerance, new.tolerance)}
     if new.name in METRICS:
@@ -285,33 +291,6 @@ def _read_stored(champion_dir: Path) -> Manifest:
         raise ChampionUnusable(f"the champion release is unusable: {exc.message}") from exc
 
 
-def sklearn_mismatch(manifest: Manifest) -> str | None:
-    """"pickled with scikit-learn A, installed B" (or another package's version problem) when
-    the release's models must not be loaded here (`release.version_problem` decides)."""
-    import sklearn
-
-    problem = version_problem(manifest)
-    if problem is None:
-        return None
-    pickled = manifest.environment.packages.get("scikit-learn") or "(not recorded)"
-    if pickled != sklearn.__version__:
-        return f"pickled with scikit-learn {pickled}, installed {sklearn.__version__}"
-    return problem
-
-
-def check_challenger_sklearn(manifest: Manifest, *, origin: str = "the release to publish"
-                             ) -> None:
-    """Refuse a release to publish whose pickles the gate, the card and the backend must not
-    load; `origin` names it for the user (their release folder, never a staging copy)."""
-    mismatch = sklearn_mismatch(manifest)
-    if mismatch is not None:
-        raise IncompatibleRelease(
-            f"{origin} was {mismatch}",
-            hint="train again with the pinned requirements.txt, so the models, the gate and "
-                 "the backend share one scikit-learn",
-        )
-
-
 def _read_holdout(release_dir: Path, name: str, entry: ModelEntry
                   ) -> tuple[pd.DataFrame, pd.Series]:
     try:
@@ -337,7 +316,7 @@ def _score_challenger(challenger: CheckedRelease, name: str, entry: ModelEntry,
 def _score(model: Any, X: pd.DataFrame, y: pd.Series, entry: ModelEntry, *, metric: str
            ) -> float:
     """`entry` names the model's own inputs; the holdout set is always the challenger's."""
-    from hubship.metrics import score
+    from hubship.scoring import score
 
     return float(score(model, X[[spec.name for spec in entry.inputs]], y, task=entry.task,
                        metric_name=metric))

@@ -19,25 +19,24 @@ Decisions:
   loaded, so the offline fallback always finds the last release that worked. The fallback asks
   the cache for RELEASE_PATTERNS, what was downloaded: the client checks a cached snapshot
   against the commit's whole file list, and the card and plots are never downloaded.
-- Every Hub request has a timeout (`bound_hub_calls`; HUBSHIP_HUB_TIMEOUT, default 30 s): the
-  client has none, so a Hub that accepts the connection and never answers would hang the first
-  load, hold the reload lock and block shutdown. A timeout is "the Hub did not answer".
+- Every Hub call goes through the backend's `hub_client.HubClient` (`HubClient.for_backend`):
+  a timeout on every request (HUBSHIP_HUB_TIMEOUT, default 30 s; a timeout is "the Hub did not
+  answer"), failures mapped with the backend's hints, no retries here (`serving.reload` retries
+  in the background).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import tempfile
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal
 
 from hubship.config import Settings
 from hubship.errors import (
@@ -48,22 +47,15 @@ from hubship.errors import (
     RegistryError,
     ReleaseUnavailable,
 )
-from hubship.hub_errors import BACKEND_HINTS, hub_error
+from hubship.hub_client import HubClient, backend_cache_dir, tag_name
 from hubship.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, ModelEntry, utcnow
-from hubship.registry import Registry, tag_name
 from hubship.release import CheckedRelease, Trust, open_release
-
-if TYPE_CHECKING:
-    import httpx2  # huggingface_hub's HTTP library
-    from huggingface_hub import HfApi
 
 log = logging.getLogger("hubship.loader")
 
 Source = Literal["hub", "cache", "bundled"]
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 # what serving needs (the holdout sets are hashed with the models); not the card nor the plots
 RELEASE_PATTERNS = [MANIFEST_FILE, SIGNATURE_FILE, "models/*", "holdout/*"]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,106 +82,13 @@ class ModelSet:
     verified: bool = False  # its signature checked out against HUBSHIP_VERIFY_KEY
 
 
-# ---- a timeout on every Hub request ---------------------------------------------------------
-
-CONNECT_TIMEOUT = 10.0
-_timeout_lock = threading.Lock()
-_hub_timeout: float | None = None  # None until bound_hub_calls() installs the client
+# ---- what the backend asks the Hub --------------------------------------------------------
 
 
-def bound_hub_calls(settings: Settings) -> None:
-    """Give every huggingface_hub request in this process at most `hub_timeout` seconds.
-
-    huggingface_hub's shared client has `timeout=None`, and some calls pass `timeout=None`
-    explicitly (model_info, list_repo_refs), which a client default would not override; so a
-    request hook caps whatever timeout each request carries. Process-wide: the client is.
-    """
-    global _hub_timeout
-    seconds = settings.hub_timeout
-    with _timeout_lock:
-        installed, _hub_timeout = _hub_timeout is not None, seconds
-        if not installed:
-            from huggingface_hub import set_client_factory
-
-            set_client_factory(_bounded_client)
-
-
-def _bounded_client() -> httpx2.Client:
-    # the library's own factory (event hooks: offline mode, request ids; follow_redirects)
-    from huggingface_hub.utils._http import default_client_factory
-
-    client = default_client_factory()
-    hooks = client.event_hooks
-    client.event_hooks = {**hooks, "request": [*hooks["request"], _cap_timeout]}
-    return client
-
-
-def _cap_timeout(request: httpx2.Request) -> None:
-    seconds = _hub_timeout
-    if seconds is None:
-        return
-    given = request.extensions.get("timeout") or {}
-    limits = {"connect": min(seconds, CONNECT_TIMEOUT), "read": seconds, "write": seconds,
-              "pool": seconds}
-    request.extensions["timeout"] = {
-        key: limit if given.get(key) is None else min(given[key], limit)
-        for key, limit in limits.items()
-    }
-
-
-# ---- where the backend keeps its downloads -------------------------------------------------
-
-
-def backend_cache_dir(settings: Settings) -> Path:
-    """The backend's own Hugging Face cache (one per HUBSHIP_HOME, so hubs never collide)."""
-    return settings.hubship_home / "backend-cache"
-
-
-def make_hf_api(settings: Settings) -> HfApi:
-    """The backend's client: the read token, and no embedded hub started (unlike
-    `Registry.from_settings`, which is the publisher's)."""
-    from huggingface_hub import HfApi
-
-    return HfApi(endpoint=settings.endpoint, token=settings.token)
-
-
-def backend_registry(settings: Settings, api: HfApi) -> Registry:
-    """A `Registry` on the backend's cache with its hints; no retries (the backend retries in
-    the background)."""
-    bound_hub_calls(settings)
-    return Registry(api, settings.repo_id, cache_dir=backend_cache_dir(settings), retries=0,
-                    hints=BACKEND_HINTS)
-
-
-# ---- Hub calls, with errors turned into the hubship tree ------------------------------------
-
-
-def hub_call(settings: Settings, what: str, call: Callable[[], T]) -> T:
-    """Run one Hub call once; its failure becomes a hubship error (`hub_errors.hub_error`)."""
-    bound_hub_calls(settings)
-    try:
-        return call()
-    except Exception as exc:
-        error = hub_error(exc, doing=what, endpoint=settings.endpoint, repo_id=settings.repo_id,
-                          secrets=settings.secrets(), hints=BACKEND_HINTS)
-        if error is None:
-            raise
-        raise error from None
-
-
-def resolve_revision(settings: Settings, api: HfApi, revision: str) -> str:
-    """The commit sha a branch, tag or sha names on the Hub."""
-    sha = backend_registry(settings, api).resolve(revision)
-    if not sha or not SHA_RE.match(sha):
-        raise RegistryError(f"the Hub gave no commit sha for revision {revision!r}",
-                            hint="the Hub's model_info answer lacks a sha; check HF_ENDPOINT")
-    return sha
-
-
-def find_tag(settings: Settings, api: HfApi, sha: str, release: int | None) -> str | None:
+def find_tag(hub: HubClient, sha: str, release: int | None) -> str | None:
     """The `v<N>` tag pointing at `sha` (preferring the manifest's release number), or None."""
     try:
-        numbers = backend_registry(settings, api).refs().releases_at(sha)
+        numbers = hub.refs().releases_at(sha)
     except RegistryError as exc:
         log.warning("could not list tags: %s", exc.message)
         return None
@@ -223,51 +122,44 @@ def _model_set(settings: Settings, *, revision: str, sha: str | None, tag: str |
 # ---- the three sources ----------------------------------------------------------------------
 
 
-def _download(settings: Settings, sha: str) -> Path:
-    from huggingface_hub import snapshot_download
-
-    path = hub_call(settings, f"downloading {sha[:12]}", lambda: snapshot_download(
-        settings.repo_id, revision=sha, cache_dir=backend_cache_dir(settings),
-        endpoint=settings.endpoint, token=settings.token, allow_patterns=RELEASE_PATTERNS,
-    ))
-    return Path(path)
+def _download(hub: HubClient, sha: str) -> Path:
+    return Path(hub.call(lambda: hub.api.snapshot_download(
+        hub.repo_id, revision=sha, cache_dir=hub.cache_dir, allow_patterns=RELEASE_PATTERNS,
+    ), doing=f"downloading {sha[:12]}"))
 
 
-def _redownload_broken(settings: Settings, sha: str, release_dir: Path, manifest: Manifest
+def _redownload_broken(hub: HubClient, sha: str, release_dir: Path, manifest: Manifest
                        ) -> None:
     """Download again every file of a cached snapshot that fails its hash, and check the new
     copy (each file is hashed once before and once after its download)."""
-    from huggingface_hub import hf_hub_download
-
     for ref in manifest.files():
         try:
             manifest.verify_files(release_dir, names={ref.file})
         except IntegrityError as exc:
             log.warning("cached file rejected, not loading it: %s; downloading it again",
                         exc.message)
-            hub_call(settings, f"downloading {ref.file} again", partial(
-                hf_hub_download, settings.repo_id, ref.file, revision=sha,
-                cache_dir=backend_cache_dir(settings), endpoint=settings.endpoint,
-                token=settings.token, force_download=True,
-            ))
+            hub.call(partial(hub.api.hf_hub_download, hub.repo_id, ref.file, revision=sha,
+                             cache_dir=hub.cache_dir, force_download=True),
+                     doing=f"downloading {ref.file} again")
             manifest.verify_files(release_dir, names={ref.file})
 
 
-def load_from_hub(settings: Settings, *, api: HfApi, revision: str | None = None,
-                  sha: str | None = None) -> ModelSet:
+def load_from_hub(settings: Settings, *, hub: HubClient | None = None,
+                  revision: str | None = None, sha: str | None = None) -> ModelSet:
     """Resolve, download, verify and load `revision` (default MODEL_REVISION) from the Hub."""
+    hub = hub or HubClient.for_backend(settings)
     revision = revision or settings.model_revision
-    sha = sha or resolve_revision(settings, api, revision)
-    release_dir = _download(settings, sha)
+    sha = sha or hub.resolve(revision)
+    release_dir = _download(hub, sha)
     manifest = Manifest.read(release_dir)
     try:
         manifest.verify_files(release_dir)
     except IntegrityError:
-        _redownload_broken(settings, sha, release_dir, manifest)
+        _redownload_broken(hub, sha, release_dir, manifest)
     checked, models = load_models(release_dir, settings,
                                   origin=f"revision {revision} ({sha})")
-    _remember_revision(settings, revision, sha)
-    tag = find_tag(settings, api, sha, checked.manifest.release)
+    _remember_revision(hub, revision, sha)
+    tag = find_tag(hub, sha, checked.manifest.release)
     return _model_set(settings, revision=revision, sha=sha, tag=tag, source="hub",
                       checked=checked, models=models)
 
@@ -318,12 +210,11 @@ def load_bundled(settings: Settings) -> ModelSet:
                       checked=checked, models=models)
 
 
-def load_release(settings: Settings, *, api: HfApi | None = None, revision: str | None = None
-                 ) -> ModelSet:
+def load_release(settings: Settings, *, hub: HubClient | None = None,
+                 revision: str | None = None) -> ModelSet:
     """The fallback chain: Hub, then (only when the Hub is unreachable) cache, then bundled."""
-    api = api or make_hf_api(settings)
     try:
-        return load_from_hub(settings, api=api, revision=revision)
+        return load_from_hub(settings, hub=hub, revision=revision)
     except HubUnreachableError as exc:
         problems = [exc.message]
         log.warning("%s; trying the cached release", exc.message)
@@ -346,14 +237,14 @@ def load_release(settings: Settings, *, api: HfApi | None = None, revision: str 
     )
 
 
-def _remember_revision(settings: Settings, revision: str, sha: str) -> None:
+def _remember_revision(hub: HubClient, revision: str, sha: str) -> None:
     """Point the cache's refs/<revision> at `sha`, atomically, for the offline fallback."""
-    if revision == sha:
+    if revision == sha or hub.cache_dir is None:
         return
     from huggingface_hub.file_download import repo_folder_name
 
-    ref = (backend_cache_dir(settings) / repo_folder_name(repo_id=settings.repo_id,
-                                                           repo_type="model") / "refs" / revision)
+    ref = (hub.cache_dir / repo_folder_name(repo_id=hub.repo_id, repo_type="model")
+           / "refs" / revision)
     try:
         ref.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=ref.parent, delete=False) as handle:

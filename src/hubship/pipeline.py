@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -27,6 +27,10 @@ from rich.text import Text
 from hubship.config import Settings
 from hubship.errors import GateRefused, HubshipError, redact
 from hubship.github import append_summary
+
+if TYPE_CHECKING:
+    from hubship.release import Trust
+    from hubship.signing import SigningKey
 
 Status = Literal["ok", "skipped", "failed", "not run"]
 STEPS = ("train", "gate", "publish", "deploy", "verify")
@@ -84,6 +88,21 @@ class PipelineSummary:
         return f"unchanged: production already serves {self.tag} ({self.sha})"
 
 
+@dataclass
+class PipelineRun:
+    """What the steps share: the settings, the publisher's keys, and the summary they fill."""
+
+    settings: Settings
+    console: Console
+    force: bool
+    trust: Trust
+    signing_key: SigningKey | None
+    summary: PipelineSummary = field(default_factory=PipelineSummary)
+
+
+Step = Callable[[PipelineRun], "str | Skipped"]
+
+
 def run_pipeline(
     settings: Settings, *, force: bool = False, console: Console | None = None,
 ) -> PipelineSummary:
@@ -97,106 +116,129 @@ def run_pipeline(
 
     check_verifiable(settings)
     trust, signing_key = Trust.for_publisher(settings)
-    console = console or Console()
-    summary = PipelineSummary()
-
-    def train() -> str:
-        from hubship.training import run_training
-
-        with console.status("training") as status:
-            manifest = run_training(  # training output is not Rich markup
-                settings, on_line=lambda line: status.update(Text(f"training: {line[:90]}"))
-            )
-        return ", ".join(
-            f"{name} {m.primary_metric.name}={m.metrics[m.primary_metric.name]:.4g}"
-            for name, m in manifest.models.items()
-        )
-
-    def gate_and_publish() -> str:
-        from hubship.publish import publish
-        from hubship.registry import Registry
-
-        registry = Registry.from_settings(settings, console=console)
-        try:
-            result = publish(registry, settings.assets_dir, force=force, console=console,
-                             trust=trust, signing_key=signing_key)
-        except GateRefused as exc:
-            summary.steps["gate"].status = "failed"
-            summary.steps["gate"].detail = exc.message
-            raise
-        gate_step = summary.steps["gate"]
-        if not result.changed:
-            gate_step.status, gate_step.detail = "skipped", "models unchanged"
-        elif result.gate is None:
-            gate_step.status, gate_step.detail = "ok", "no champion: first release"
-        else:
-            gate_step.status = "ok"
-            gate_step.detail = (f"FORCED: {result.forced_because or 'past a refusal'}"
-                                if result.forced else "challenger passed")
-        summary.sha, summary.tag, summary.changed = result.sha, result.tag, result.changed
-        if not result.changed:
-            return f"unchanged: {result.tag} ({result.sha[:12]}) is the latest release"
-        return (f"{result.tag} = {result.sha[:12]}" + (" (signed)" if result.signed else "")
-                + (" (forced)" if result.forced else ""))
-
-    def deploy() -> str | Skipped:
-        from hubship.deploy import deploy_if_needed, describe
-
-        if not summary.changed and not settings.backend_url:
-            return Skipped("release unchanged; production not checked (no BACKEND_URL)")
-        assert summary.sha is not None  # set by the publish step, which ran before
-        done = deploy_if_needed(settings, sha=summary.sha, changed=summary.changed,
-                                label=summary.tag, commit_sha=settings.deploy_commit)
-        if done.skipped is not None:
-            summary.pinned_to = done.skipped.pinned_to
-            return Skipped(done.skipped.reason)
-        catch_up = ""
-        if not summary.changed:  # production did not serve the latest release: catch up
-            summary.caught_up = True
-            catch_up = (f"catch-up: production serves {describe(done.served_before)}"
-                        if done.served_before
-                        else "catch-up: production serves no release (or did not answer)")
-        assert done.result is not None  # not skipped: deploy_if_needed started one
-        detail = "; ".join(p for p in (catch_up, done.result.detail) if p)
-        return detail if done.result.triggered else Skipped(detail)
-
-    def verify() -> str | Skipped:
-        if not settings.backend_url:
-            return Skipped("no BACKEND_URL: nothing proves what production serves")
-        if summary.pinned_to:
-            return Skipped(f"production is pinned to {summary.pinned_to} (MODEL_REVISION), "
-                           "and nothing new was published: nothing to verify")
-        from hubship.deploy import verify_live
-
-        assert summary.sha is not None  # set by the publish step, which ran before
-        version = verify_live(settings.backend_url, summary.sha, timeout=settings.verify_timeout,
-                              replicas=settings.verify_replicas)
-        summary.verified = True
-        return f"{settings.backend_url} serves {version.get('tag')} ({summary.sha[:12]})"
-
-    plan: list[tuple[str, Callable[[], str | Skipped]]] = [
-        ("train", train), ("publish", gate_and_publish), ("deploy", deploy), ("verify", verify),
-    ]
-    for name, action in plan:
-        step = summary.steps[name]
-        console.rule(f"[bold]{name}")
-        started = time.monotonic()
-        try:
-            outcome = action()
-        except HubshipError as exc:
-            refused = isinstance(exc, GateRefused)
-            step.status, step.detail = ("not run", "") if refused else ("failed", exc.message)
-            summary.error = exc
-            step.seconds = time.monotonic() - started
+    run = PipelineRun(settings, console or Console(), force, trust, signing_key)
+    for name, step in PLAN:
+        if not run_step(run, name, step):
             break
-        step.seconds = time.monotonic() - started
-        if isinstance(outcome, Skipped):
-            step.status, step.detail = "skipped", outcome.reason
-            console.print(Text(f"{name} skipped: {outcome.reason}", style="yellow"))
-        else:
-            step.status, step.detail = "ok", outcome
-    _report(summary, settings, console)
-    return summary
+    _report(run.summary, settings, run.console)
+    return run.summary
+
+
+def run_step(run: PipelineRun, name: str, step: Step) -> bool:
+    """Run one step, timed, and record its outcome; False when the pipeline must stop."""
+    result = run.summary.steps[name]
+    run.console.rule(f"[bold]{name}")
+    started = time.monotonic()
+    try:
+        outcome = step(run)
+    except HubshipError as exc:
+        refused = isinstance(exc, GateRefused)  # the gate step carries the refusal
+        result.status, result.detail = ("not run", "") if refused else ("failed", exc.message)
+        run.summary.error = exc
+        return False
+    finally:
+        result.seconds = time.monotonic() - started
+    if isinstance(outcome, Skipped):
+        result.status, result.detail = "skipped", outcome.reason
+        run.console.print(Text(f"{name} skipped: {outcome.reason}", style="yellow"))
+    else:
+        result.status, result.detail = "ok", outcome
+    return True
+
+
+# ---- the steps, in order ---------------------------------------------------------------------
+
+
+def train(run: PipelineRun) -> str:
+    """Step 1: run the training command; the detail is each model's primary metric."""
+    from hubship.training import run_training
+
+    with run.console.status("training") as status:
+        manifest = run_training(  # training output is not Rich markup
+            run.settings, on_line=lambda line: status.update(Text(f"training: {line[:90]}"))
+        )
+    return ", ".join(
+        f"{name} {m.primary_metric.name}={m.metrics[m.primary_metric.name]:.4g}"
+        for name, m in manifest.models.items()
+    )
+
+
+def gate_and_publish(run: PipelineRun) -> str:
+    """Steps 2 and 3: `publish` gates, then commits and tags; the gate's row is filled here."""
+    from hubship.publish import publish
+    from hubship.registry import Registry
+    from hubship.services import start_local_hub_if_used
+
+    settings, summary = run.settings, run.summary
+    registry = Registry.from_settings(settings)
+    start_local_hub_if_used(settings, run.console)
+    gate_step = summary.steps["gate"]
+    try:
+        result = publish(registry, settings.assets_dir, force=run.force, console=run.console,
+                         trust=run.trust, signing_key=run.signing_key)
+    except GateRefused as exc:
+        gate_step.status, gate_step.detail = "failed", exc.message
+        raise
+    if not result.changed:
+        gate_step.status, gate_step.detail = "skipped", "models unchanged"
+    elif result.gate is None:
+        gate_step.status, gate_step.detail = "ok", "no champion: first release"
+    else:
+        gate_step.status = "ok"
+        gate_step.detail = (f"FORCED: {result.forced_because or 'past a refusal'}"
+                            if result.forced else "challenger passed")
+    summary.sha, summary.tag, summary.changed = result.sha, result.tag, result.changed
+    if not result.changed:
+        return f"unchanged: {result.tag} ({result.sha[:12]}) is the latest release"
+    return (f"{result.tag} = {result.sha[:12]}" + (" (signed)" if result.signed else "")
+            + (" (forced)" if result.forced else ""))
+
+
+def deploy(run: PipelineRun) -> str | Skipped:
+    """Step 4: deploy a new release, or catch up a production that does not serve the head."""
+    from hubship.deploy import deploy_if_needed, describe
+
+    settings, summary = run.settings, run.summary
+    if not summary.changed and not settings.backend_url:
+        return Skipped("release unchanged; production not checked (no BACKEND_URL)")
+    assert summary.sha is not None  # set by the publish step, which ran before
+    done = deploy_if_needed(settings, sha=summary.sha, changed=summary.changed,
+                            label=summary.tag, commit_sha=settings.deploy_commit)
+    if done.skipped is not None:
+        summary.pinned_to = done.skipped.pinned_to
+        return Skipped(done.skipped.reason)
+    catch_up = ""
+    if not summary.changed:  # production did not serve the latest release: catch up
+        summary.caught_up = True
+        catch_up = (f"catch-up: production serves {describe(done.served_before)}"
+                    if done.served_before
+                    else "catch-up: production serves no release (or did not answer)")
+    assert done.result is not None  # not skipped: deploy_if_needed started one
+    detail = "; ".join(p for p in (catch_up, done.result.detail) if p)
+    return detail if done.result.triggered else Skipped(detail)
+
+
+def verify(run: PipelineRun) -> str | Skipped:
+    """Step 5: poll production's /version until it serves the release."""
+    settings, summary = run.settings, run.summary
+    if not settings.backend_url:
+        return Skipped("no BACKEND_URL: nothing proves what production serves")
+    if summary.pinned_to:
+        return Skipped(f"production is pinned to {summary.pinned_to} (MODEL_REVISION), "
+                       "and nothing new was published: nothing to verify")
+    from hubship.deploy import verify_live
+
+    assert summary.sha is not None  # set by the publish step, which ran before
+    version = verify_live(settings.backend_url, summary.sha, timeout=settings.verify_timeout,
+                          replicas=settings.verify_replicas)
+    summary.verified = True
+    return f"{settings.backend_url} serves {version.get('tag')} ({summary.sha[:12]})"
+
+
+# the gate runs inside publish (a lost race re-gates), so it has no entry of its own
+PLAN: tuple[tuple[str, Step], ...] = (
+    ("train", train), ("publish", gate_and_publish), ("deploy", deploy), ("verify", verify),
+)
 
 
 def _report(summary: PipelineSummary, settings: Settings, console: Console) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hubship.console import default_console, say
 from hubship.errors import (
     GateRefused,
     IncompatibleRelease,
@@ -37,17 +38,11 @@ from hubship.errors import (
     RepoNotFound,
     SignatureError,
 )
-from hubship.gate import (
-    ChampionUnusable,
-    ChampionUnverified,
-    GateReport,
-    check_challenger_sklearn,
-    gate,
-    sklearn_mismatch,
-)
+from hubship.gate import ChampionUnusable, ChampionUnverified, GateReport, gate
+from hubship.hub_client import Refs, tag_name
 from hubship.manifest import MANIFEST_FILE, Manifest
-from hubship.registry import Refs, Registry, Release, default_console, say, tag_name
-from hubship.release import LOCAL, Trust, check
+from hubship.registry import Registry, Release
+from hubship.release import LOCAL, Trust, check, check_challenger_sklearn, sklearn_mismatch
 from hubship.release_commit import commit_staged, stage
 from hubship.signing import SigningKey
 

@@ -198,6 +198,33 @@ def version_problem(manifest: Manifest) -> str | None:
     return None
 
 
+def sklearn_mismatch(manifest: Manifest) -> str | None:
+    """"pickled with scikit-learn A, installed B" (or another package's version problem) when
+    the release's models must not be loaded here (`version_problem` decides)."""
+    import sklearn
+
+    problem = version_problem(manifest)
+    if problem is None:
+        return None
+    pickled = manifest.environment.packages.get("scikit-learn") or "(not recorded)"
+    if pickled != sklearn.__version__:
+        return f"pickled with scikit-learn {pickled}, installed {sklearn.__version__}"
+    return problem
+
+
+def check_challenger_sklearn(manifest: Manifest, *, origin: str = "the release to publish"
+                             ) -> None:
+    """Refuse a release to publish whose pickles the gate, the card and the backend must not
+    load; `origin` names it for the user (their release folder, never a staging copy)."""
+    mismatch = sklearn_mismatch(manifest)
+    if mismatch is not None:
+        raise IncompatibleRelease(
+            f"{origin} was {mismatch}",
+            hint="train again with the pinned requirements.txt, so the models, the gate and "
+                 "the backend share one scikit-learn",
+        )
+
+
 def estimator_distributions(entry: ModelEntry) -> set[str]:
     """The packages (other than scikit-learn) the model's estimator classes come from."""
     modules = {part.split(".")[0] for part in entry.estimator.replace("[", " ").replace(

@@ -15,10 +15,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from hubship.errors import HubshipError
+
+if TYPE_CHECKING:
+    from hubship.config import Settings
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -138,3 +142,15 @@ def ensure_local_hub(data_dir: Path, *, port: int, log_path: Path | None = None)
     service = hub_service(data_dir, port=port, log_path=log_path or data_dir / "hub.log")
     service.start()
     return url
+
+
+def start_local_hub_if_used(settings: Settings, console: Any = None) -> None:
+    """Start the embedded hub when the settings name it (no HF_ENDPOINT, token or repo id)
+    and nothing answers on its port; the commands that publish or list releases call this."""
+    if not settings.uses_local_hub:
+        return
+    from hubship.config import LOCAL_HUB_PORT
+    from hubship.console import say
+
+    url = ensure_local_hub(settings.local_hub_dir, port=LOCAL_HUB_PORT)
+    say(console, f"using the embedded local hub at {url}")

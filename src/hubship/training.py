@@ -16,19 +16,16 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from hubship.config import Settings
+from hubship.config import SECRET_SETTINGS, Settings
 from hubship.errors import TrainingError, redact
 from hubship.manifest import MANIFEST_FILE, Manifest
 
 OUTPUT_TAIL_LINES = 30
 
 
-# Training never needs these; keep them out of its reach. HF_TOKEN stays: training code may
-# read private data from the Hub.
-DEPLOY_SECRETS = frozenset({
-    "ADMIN_TOKEN", "HF_WEBHOOK_SECRET", "RAILWAY_TOKEN", "RENDER_DEPLOY_HOOK",
-    "HUBSHIP_SIGNING_KEY",
-})
+# Training never needs these (every secret setting but HF_TOKEN); keep them out of its reach.
+# HF_TOKEN stays: training code may read private data from the Hub.
+DEPLOY_SECRETS = SECRET_SETTINGS - {"HF_TOKEN"}
 
 
 def training_argv(command: str) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from hubship.config import Settings
 from hubship.errors import IntegrityError, RevisionNotFound
+from hubship.hub_client import HubClient
 from hubship.loader import load_from_cache, load_from_hub, load_release
 from hubship.services import free_port
 from hubship.serving.app import create_app
@@ -25,7 +26,7 @@ def test_a_missing_revision_is_a_configuration_error(hf_api, hub_url, repo_id, p
                                                      tmp_path):
     settings = hub_settings(hub_url, repo_id, tmp_path, model_revision="v99")
     with pytest.raises(RevisionNotFound, match="revision not found") as missing:
-        load_release(settings, api=hf_api)
+        load_release(settings, hub=HubClient.for_backend(settings, api=hf_api))
     assert "MODEL_REVISION" in missing.value.hint
     with serving(create_app(settings, hf_api=hf_api)) as client:
         ready = client.get("/ready")
@@ -35,7 +36,7 @@ def test_a_missing_revision_is_a_configuration_error(hf_api, hub_url, repo_id, p
 def test_a_tampered_cache_is_refused_offline(hf_api, hub_url, repo_id, published, tmp_path,
                                              caplog):
     settings = hub_settings(hub_url, repo_id, tmp_path)
-    loaded = load_from_hub(settings, api=hf_api)
+    loaded = load_from_hub(settings, hub=HubClient.for_backend(settings, api=hf_api))
     assert load_from_cache(settings).sha == loaded.sha == published[1]
     model_file = loaded.path / "models" / "body_mass.joblib"
     model_file.resolve().write_bytes(b"not the model")

@@ -12,7 +12,7 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from hubship.config import Settings
 from hubship.errors import HubUnreachableError
-from hubship.hub_errors import BACKEND_HINTS, hub_error
+from hubship.hub_client import BACKEND_HINTS, hub_error
 from hubship.serving.app import create_app
 from tests.support.backend import ADMIN_TOKEN, serving, wait_for
 

@@ -32,6 +32,7 @@ def test_publish_to_huggingface_co_and_load_it_back(tmp_path: Path):
     from huggingface_hub import HfApi
 
     from hubship.config import Settings
+    from hubship.hub_client import HubClient
     from hubship.loader import load_from_hub
     from hubship.publish import publish
     from hubship.registry import Registry
@@ -46,6 +47,7 @@ def test_publish_to_huggingface_co_and_load_it_back(tmp_path: Path):
 
     settings = Settings(hf_endpoint=HUGGINGFACE_CO, hf_token=TOKEN, hf_repo_id=REPO_ID,
                         hubship_home=tmp_path / "backend-home")
-    served = load_from_hub(settings, api=api, revision=result.sha)
+    served = load_from_hub(settings, hub=HubClient.for_backend(settings, api=api),
+                           revision=result.sha)
     assert served.sha == result.sha
     assert set(served.models) == {"species", "body_mass"}

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from hubship.holdout import read_holdout
 from hubship.manifest import Manifest, sha256_file
-from hubship.metrics import compute_metrics
+from hubship.scoring import compute_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,9 +20,11 @@ def run_publish(
     from hubship.publish import publish
     from hubship.registry import Registry
     from hubship.release import Trust
+    from hubship.services import start_local_hub_if_used
 
     trust, signing_key = Trust.for_publisher(settings, dry_run=dry_run)  # before any Hub call
-    registry = Registry.from_settings(settings, console=console)
+    registry = Registry.from_settings(settings)
+    start_local_hub_if_used(settings, console)
     result = publish(registry, assets_dir or settings.assets_dir, force=force, dry_run=dry_run,
                      console=console, trust=trust, signing_key=signing_key)
     if not dry_run:
@@ -62,9 +64,11 @@ def register(app: typer.Typer) -> None:
 
         from hubship.config import Settings
         from hubship.registry import Registry
+        from hubship.services import start_local_hub_if_used
 
-        console = Console()
-        registry = Registry.from_settings(Settings.load(), console=console)
+        console, settings = Console(), Settings.load()
+        registry = Registry.from_settings(settings)
+        start_local_hub_if_used(settings, console)
         table = Table(title=f"releases of {registry.repo_id}")
         for column in ("tag", "sha", "date", "primary metrics", "source commit", "note"):
             table.add_column(column)
@@ -91,10 +95,13 @@ def register(app: typer.Typer) -> None:
         from hubship.publish import rollback
         from hubship.registry import Registry
         from hubship.release import Trust
+        from hubship.services import start_local_hub_if_used
 
         console = Console()
         settings = Settings.load()
         trust, signing_key = Trust.for_publisher(settings)
-        result = rollback(Registry.from_settings(settings, console=console), target,
-                          console=console, trust=trust, signing_key=signing_key)
+        registry = Registry.from_settings(settings)
+        start_local_hub_if_used(settings, console)
+        result = rollback(registry, target, console=console, trust=trust,
+                          signing_key=signing_key)
         write_github_output(result)

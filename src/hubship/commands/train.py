@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
 def _table(manifest: Manifest, assets_dir: Path) -> Table:
     from rich.table import Table
 
-    from hubship.metrics import METRICS
+    from hubship.scoring import METRICS
 
     source = manifest.source
     commit = (source.git_commit or "no git")[:12] + (" (dirty)" if source.git_dirty else "")

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from hubship.config import SECRET_SETTINGS
 from hubship.errors import ConfigError
 
-# Where each setting lives in GitHub: secrets are encrypted, variables are plain text.
-_GITHUB_SECRETS = {"RAILWAY_TOKEN", "RAILWAY_SERVICE_ID", "RAILWAY_ENVIRONMENT_ID",
-                   "RENDER_DEPLOY_HOOK", "ADMIN_TOKEN"}
+# Where each setting lives in GitHub: secrets are encrypted, variables are plain text. Every
+# secret setting, and the Railway ids the workflow keeps out of the logs too.
+_GITHUB_SECRETS = SECRET_SETTINGS | {"RAILWAY_SERVICE_ID", "RAILWAY_ENVIRONMENT_ID"}
 
 
 @dataclass(frozen=True)

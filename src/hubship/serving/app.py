@@ -10,14 +10,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from hubship import __version__
 from hubship.config import Settings
 from hubship.errors import redact
-from hubship.loader import bound_hub_calls, make_hf_api
 from hubship.serving import (
     routes_admin,
     routes_health,
@@ -32,6 +31,9 @@ from hubship.serving.reload import Reloader
 from hubship.serving.routes_models import PredictFastPath
 from hubship.serving.routes_releases import ReleaseHistory
 from hubship.serving.state import ServingState
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 log = logging.getLogger("hubship.serving")
 
@@ -78,19 +80,18 @@ def warn_if_unverified(settings: Settings) -> None:
                     settings.hf_repo_id or "the model repo")
 
 
-def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, hf_api: HfApi | None = None
+               ) -> FastAPI:
     settings = settings or Settings.load()
     configure_logging(settings)
     warn_if_unverified(settings)  # and a malformed HUBSHIP_VERIFY_KEY stops the start here
-    bound_hub_calls(settings)  # a timeout on every Hub request (the client has none)
-    api = hf_api or make_hf_api(settings)
     state = ServingState(settings.model_revision)
     metrics = ServingMetrics()
     engine = InferenceEngine(
         workers=worker_count(settings.inference_workers), max_batch=settings.max_batch,
         batch_wait=settings.batch_wait_ms / 1000, queue_rows=settings.queue_rows,
         timeout=settings.predict_timeout, metrics=metrics)
-    reloader = Reloader(settings, state, metrics, api, engine)
+    reloader = Reloader(settings, state, metrics, hf_api, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None, *, hf_api: Any = None) -> FastA
     )
     app.state.settings, app.state.serving, app.state.metrics = settings, state, metrics
     app.state.reloader, app.state.engine = reloader, engine
-    app.state.history = ReleaseHistory(settings, api, state)
+    app.state.history = ReleaseHistory(settings, hf_api, state)
     for module in (routes_health, routes_models, routes_releases, routes_admin):
         app.include_router(module.router)
     install_openapi(app, max_records=settings.max_records)

@@ -5,8 +5,9 @@ whole release, builds its predictors, gives its models to the inference workers
 (`engine.prepare`), and only then swaps it in. One lock serialises loads,
 the first one included, and the revision a reload loads is read under it (a poll waiting behind
 a pinned reload then follows the pin). A reload never moves to an older release number unless
-the caller pinned a revision. Every Hub call has a timeout (`loader.bound_hub_calls`), so the
-lock is never held forever by a Hub that does not answer.
+the caller pinned a revision. Every Hub call has a timeout (`hub_client.bound_hub_requests`),
+so the lock is never held forever by a Hub that does not answer. Retrying (the recovery loop,
+the poll) goes through tenacity; each policy is stated where it is used.
 """
 
 from __future__ import annotations
@@ -18,20 +19,32 @@ import random
 import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_never,
+    wait_exponential,
+)
 
 from hubship.config import Settings
 from hubship.errors import HubshipError, HubUnreachableError
-from hubship.loader import SHA_RE, find_tag, load_from_hub, load_release, resolve_revision
+from hubship.hub_client import SHA_RE, HubClient
+from hubship.loader import find_tag, load_from_hub, load_release
 from hubship.serving.engine import InferenceEngine
+from hubship.serving.hub_webhook import HubWebhook, webhook_decision
 from hubship.serving.metrics import ServingMetrics
 from hubship.serving.replicas import first_poll_delay, head_sha, poll_delay
 from hubship.serving.responses import explain
 from hubship.serving.schemas import RequestLimits
 from hubship.serving.state import Active, ServingState
 from hubship.serving.workers import ReleaseNotLoaded
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 log = logging.getLogger("hubship.serving")
 RETRY_CAP_SECONDS = 60.0
@@ -53,35 +66,12 @@ class ReloadResult:
     previous_sha: str | None
 
 
-class _HubPart(BaseModel):
-    # the Hub adds fields over time: keep what we do not read, check the type of what we do
-    model_config = ConfigDict(extra="allow")
+class _NotFromTheHub(Exception):
+    """A recovery attempt that ended with no release from the Hub served; `problem` says why."""
 
-
-class WebhookEvent(_HubPart):
-    action: str | None = None
-    scope: str | None = None
-
-
-class WebhookRepo(_HubPart):
-    type: str | None = "model"
-    name: str | None = None
-    headSha: str | None = None
-
-
-class UpdatedRef(_HubPart):
-    ref: str | None = None
-    oldSha: str | None = None
-    newSha: str | None = None
-
-
-class HubWebhook(_HubPart):
-    """A Hub webhook body: `{event: {action, scope}, repo: {type, name, headSha},
-    updatedRefs: [{ref, oldSha, newSha}], webhook: {id, version}}`; every part optional."""
-
-    event: WebhookEvent | None = None
-    repo: WebhookRepo | None = None
-    updatedRefs: list[UpdatedRef] | None = None
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 def freeze_heap() -> None:
@@ -106,7 +96,7 @@ def check_secret(given: str | None, expected: str) -> bool:
 
 class Reloader:
     def __init__(self, settings: Settings, state: ServingState, metrics: ServingMetrics,
-                 api: Any, engine: InferenceEngine) -> None:
+                 api: HfApi | None, engine: InferenceEngine) -> None:
         self.settings, self.state, self.metrics, self.api = settings, state, metrics, api
         self.limits = RequestLimits(settings.max_records, settings.max_errors)
         self.engine = engine
@@ -114,6 +104,12 @@ class Reloader:
         self.tasks: set[asyncio.Task[None]] = set()
         self.first_load: asyncio.Task[None] | None = None
         self.rng = random.Random()  # the poll's jitter
+
+    @cached_property
+    def hub(self) -> HubClient:
+        """Built on first use (`api`: the tests' client): a missing HF_REPO_ID is then a reason
+        /ready gives, not a crash."""
+        return HubClient.for_backend(self.settings, api=self.api)
 
     def _install(self, active: Active) -> Active | None:
         """Swap `active` in (its models are in the inference workers: `engine.prepare`)."""
@@ -173,7 +169,7 @@ class Reloader:
             return None
 
     def _load_chain(self) -> Active:
-        return Active.build(load_release(self.settings, api=self.api,
+        return Active.build(load_release(self.settings, hub=self.hub,
                                          revision=self.state.revision), self.limits)
 
     def _reason(self, exc: BaseException) -> str:
@@ -181,49 +177,65 @@ class Reloader:
         return explain(exc, self.settings.secrets())
 
     async def _recover(self) -> None:
-        """Retry with exponential backoff until the Hub serves what MODEL_REVISION names.
+        """Retry until the Hub serves what MODEL_REVISION names.
 
         While nothing is served, a retry runs the whole fallback chain again, as the first
         load did: the reason /ready shows then says all that was tried (the Hub, the cache,
         the bundled release), not only the Hub's error. While the cache or the bundled release
-        is served, a retry asks the Hub only.
+        is served, a retry asks the Hub only. The first load was the first try.
         """
-        delay, problem = 1.0, self.state.reason
-        while True:
-            active = self.state.active
-            if active is not None and active.model_set.source == "hub":
-                return
-            self.state.reason = f"{problem}; retrying in {delay:.0f} s"
-            await asyncio.sleep(delay)
-            active = self.state.active  # a deploy or reload may have loaded it meanwhile
-            if active is not None and active.model_set.source == "hub":
-                return  # never move on our own past what a deploy just installed
-            if active is None:
-                problem = await self._load_whole_chain(retry=True) or problem
-                self.metrics.reload("failed" if self.state.active is None else "reloaded")
-            else:
-                try:
-                    await self.reload(allow_older=True, force=True)
-                except ReloadFailed as exc:
-                    log.warning("retry failed: %s", exc.detail)
-                    problem = exc.detail
-            delay = min(delay * 2, RETRY_CAP_SECONDS)
+        # every 1, 2, 4 ... 60 s, for as long as it takes; /ready shows the next wait
+        policy = AsyncRetrying(retry=retry_if_exception_type(_NotFromTheHub), stop=stop_never,
+                               wait=wait_exponential(max=RETRY_CAP_SECONDS),
+                               before_sleep=self._show_next_retry, sleep=asyncio.sleep)
+        problem = self.state.reason or "not serving a release from the Hub"
+        async for attempt in policy:
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    problem = await self._retry_once(problem)
+                if not self._served_from_hub():
+                    raise _NotFromTheHub(problem)
+
+    def _served_from_hub(self) -> bool:
+        active = self.state.active
+        return active is not None and active.model_set.source == "hub"
+
+    def _show_next_retry(self, retry: RetryCallState) -> None:
+        failed = retry.outcome.exception() if retry.outcome else None
+        problem = failed.problem if isinstance(failed, _NotFromTheHub) else self.state.reason
+        wait = retry.next_action.sleep if retry.next_action else 0.0
+        self.state.reason = f"{problem}; retrying in {wait:.0f} s"
+
+    async def _retry_once(self, problem: str) -> str:
+        """One recovery attempt; what is still wrong afterwards."""
+        if self._served_from_hub():  # a deploy or reload loaded it during the wait: never
+            return problem           # move on our own past what it installed
+        if self.state.active is None:
+            problem = await self._load_whole_chain(retry=True) or problem
+            self.metrics.reload("failed" if self.state.active is None else "reloaded")
+            return problem
+        try:
+            await self.reload(allow_older=True, force=True)
+        except ReloadFailed as exc:
+            log.warning("retry failed: %s", exc.detail)
+            return exc.detail
+        return problem
 
     async def _poll(self) -> None:
-        """Check the watched revision every MODEL_POLL_SECONDS; back off while it fails."""
+        """Check the watched revision every MODEL_POLL_SECONDS, with jitter
+        (`replicas.first_poll_delay`, `poll_delay`)."""
         interval = self.settings.model_poll_seconds
-        delay = first_poll_delay(interval, self.rng)
+        # a failing check is asked again 2, 4, 8 ... intervals later, at most 10 x max(interval,
+        # 60 s) apart, until it works; then back to the jittered interval
+        policy = AsyncRetrying(retry=retry_if_exception_type(ReloadFailed), stop=stop_never,
+                               wait=wait_exponential(multiplier=2 * interval,
+                                                     max=max(interval, RETRY_CAP_SECONDS) * 10),
+                               before_sleep=_log_poll_failure, sleep=asyncio.sleep)
+        await asyncio.sleep(first_poll_delay(interval, self.rng))
         while True:
-            await asyncio.sleep(delay)
-            if self.state.active is None:
-                delay = interval
-                continue  # the recovery loop owns a backend that is not ready
-            try:
-                await self._poll_once()
-                delay = poll_delay(interval, self.rng)
-            except ReloadFailed as exc:
-                log.warning("poll: %s", exc.detail)
-                delay = min(delay * 2, max(interval, RETRY_CAP_SECONDS) * 10)
+            if self.state.active is not None:  # else the recovery loop owns the backend
+                await policy(self._poll_once)
+            await asyncio.sleep(poll_delay(interval, self.rng))
 
     async def _poll_once(self) -> None:
         """One poll: a HEAD on the watched revision's manifest (`replicas.head_sha`); the full
@@ -234,7 +246,8 @@ class Reloader:
                 and current.model_set.tag is not None):
             if SHA_RE.match(watched):
                 return
-            sha = await asyncio.to_thread(head_sha, self.api, self.settings.repo_id, watched)
+            hub = self.hub
+            sha = await asyncio.to_thread(head_sha, hub.api, hub.repo_id, watched)
             if sha is not None and sha == current.sha:
                 self.metrics.reload("unchanged")
                 return
@@ -266,7 +279,7 @@ class Reloader:
             current = self.state.active
             previous_sha = current.sha if current else None
             try:
-                sha = await asyncio.to_thread(resolve_revision, self.settings, self.api, target)
+                sha = await asyncio.to_thread(self.hub.resolve, target)
                 if (current is not None and current.sha == sha and not force
                         and current.model_set.source == "hub"):
                     self.state.revision = target
@@ -305,33 +318,20 @@ class Reloader:
         """Name the served release by the tag it got after it was loaded (a publish that died
         between its commit and its tag leaves main untagged until a retry tags it)."""
         model_set = current.model_set
-        tag = await asyncio.to_thread(find_tag, self.settings, self.api, model_set.sha or "",
-                                      model_set.release)
+        tag = await asyncio.to_thread(find_tag, self.hub, model_set.sha or "", model_set.release)
         if tag is not None:
             self._install(replace(current, model_set=replace(model_set, tag=tag)))
 
     def _load_one(self, revision: str, sha: str) -> Active:
-        return Active.build(load_from_hub(self.settings, api=self.api, revision=revision,
+        return Active.build(load_from_hub(self.settings, hub=self.hub, revision=revision,
                                           sha=sha), self.limits)
 
     # ---- webhooks ---------------------------------------------------------------------------
 
     def webhook_decision(self, payload: HubWebhook) -> tuple[bool, str]:
         """Whether a Hub webhook concerns this repo and the watched ref, and why."""
-        repo, event = payload.repo or WebhookRepo(), payload.event or WebhookEvent()
-        if repo.type != "model" or repo.name != self.settings.repo_id:
-            return False, f"not this repo (watching {self.settings.repo_id})"
-        if not (event.scope or "").startswith("repo.content"):
-            return False, f"event scope {event.scope!r} does not change content"
-        watched = self.state.revision
-        if SHA_RE.match(watched):
-            return False, f"pinned to commit {watched[:12]}, which cannot change"
-        if payload.updatedRefs is None:
-            return True, f"content changed; checking {watched}"
-        names = {f"refs/heads/{watched}", f"refs/tags/{watched}"}
-        if any(ref.ref in names for ref in payload.updatedRefs):
-            return True, f"{watched} moved"
-        return False, f"{watched} did not move"
+        return webhook_decision(payload, repo_id=self.settings.repo_id,
+                                watched=self.state.revision)
 
     def reload_in_background(self) -> None:
         async def run() -> None:
@@ -342,3 +342,9 @@ class Reloader:
                 log.warning("webhook reload failed: %s", exc.detail)
 
         self._spawn(run())
+
+
+def _log_poll_failure(retry: RetryCallState) -> None:
+    failed = retry.outcome.exception() if retry.outcome else None
+    if isinstance(failed, ReloadFailed):
+        log.warning("poll: %s", failed.detail)

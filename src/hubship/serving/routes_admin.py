@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hubship.serving.hub_webhook import HubWebhook
 from hubship.serving.openapi import documented_body
-from hubship.serving.reload import HubWebhook, Reloader, ReloadFailed, check_secret
+from hubship.serving.reload import Reloader, ReloadFailed, check_secret
 from hubship.serving.responses import detail, json_response
 
 log = logging.getLogger("hubship.serving")

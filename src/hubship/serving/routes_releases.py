@@ -10,9 +10,9 @@ error) is then reused for HUBSHIP_RELEASES_CACHE_SECONDS, and until another rele
 (a reload refreshes it): anonymous traffic cannot multiply Hub requests, which spend the
 backend token's rate limit.
 
-Not `Registry.releases()`: that one fails the whole list on one bad manifest, re-reads every
-manifest each time and drops the commit titles this answer shows. Both read the tags through
-`Refs.numbered_tags()`.
+Not the publisher's `Registry.releases()`: that one fails the whole list on one bad manifest,
+re-reads every manifest each time and drops the commit titles this answer shows. Both read the
+tags through `Refs.numbered_tags()`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from fastapi import APIRouter, Request, Response
 
 from hubship.config import Settings
 from hubship.errors import HubshipError, HubUnreachableError, ManifestError
-from hubship.loader import backend_registry, hub_call
+from hubship.hub_client import HubClient
 from hubship.manifest import Manifest
-from hubship.registry import Registry
 from hubship.serving.responses import detail, explain, json_response
 from hubship.serving.routes_health import zulu
 from hubship.serving.state import Active, ServingState
@@ -64,9 +63,9 @@ class ReleaseHistory:
         self._answer: _Answer | None = None
 
     @cached_property
-    def registry(self) -> Registry:
+    def hub(self) -> HubClient:
         """Built on first use: a missing HF_REPO_ID is then this route's 503, not a crash."""
-        return backend_registry(self.settings, self.api)
+        return HubClient.for_backend(self.settings, api=self.api)
 
     async def releases(self) -> list[dict[str, Any]]:
         """The history: the kept answer while it is fresh, else the read in flight, else a new
@@ -93,7 +92,7 @@ class ReleaseHistory:
 
     def read(self) -> list[dict[str, Any]]:
         """One read of the Hub (blocking; one at a time, see `releases`)."""
-        numbered = self.registry.refs().numbered_tags()
+        numbered = self.hub.refs().numbered_tags()
         try:
             self._commit_titles({sha for _, _, sha in numbered})
         except HubshipError as exc:
@@ -105,7 +104,7 @@ class ReleaseHistory:
         if sha in self._manifests:
             return self._manifests[sha]
         try:
-            manifest = self.registry.read_manifest(sha)  # None: a definitive 404
+            manifest = self.hub.read_manifest(sha)  # None: a definitive 404
             problem = None if manifest else "the commit holds no manifest.json"
         except ManifestError as exc:  # the commit's bytes never change, nor does this answer
             manifest, problem = None, exc.message
@@ -122,10 +121,7 @@ class ReleaseHistory:
     def _commit_titles(self, shas: set[str]) -> None:
         if shas <= self._titles.keys():
             return
-        settings = self.settings
-        commits = hub_call(settings, "listing commits",
-                           lambda: self.api.list_repo_commits(settings.repo_id))
-        for commit in commits:
+        for commit in self.hub.commits():
             self._titles[commit.commit_id] = (commit.title, zulu(commit.created_at))
 
     def _row(self, number: int, tag: str, sha: str) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""The metric registry: every metric hubship can compute, by name, with its direction.
+"""Scoring: every metric hubship can compute, by name, with its direction (the registry).
 
 Training (`hubship.bundle`) records metrics with it, and the gate scores a champion and a
 challenger on a holdout set with the very same functions, so the numbers always compare.
