@@ -18,6 +18,7 @@ import logging
 from time import perf_counter
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -75,6 +76,8 @@ async def describe_model(name: str, state: StateDep) -> Response:
     body = _summary(name, entry)
     body["inputs"] = [spec.model_dump() for spec in entry.inputs]
     body["output"] = entry.output.model_dump()
+    body["example"] = entry.example  # None for a release made before hubship/2
+    body["array"] = entry.array
     return json_response(body)
 
 
@@ -94,7 +97,8 @@ async def describe_model(name: str, state: StateDep) -> Response:
                    "description": "one record, or a list of records"}}}}},
 )
 async def predict(name: str, request: Request) -> Response:
-    """Predict one record (an object) or several (a list); the answer names the release sha."""
+    """Predict one record (an object) or several (a list); the answer names the release sha
+    and carries `warnings` for values outside what the model was trained on."""
     return await predict_response(request.app.state, name, await request.body(), perf_counter())
 
 
@@ -120,10 +124,17 @@ async def predict_response(app_state: Any, name: str, body: bytes, started: floa
         answer = await answer
     if isinstance(answer, JobFailed):
         return _failed(app_state, name, answer, started)
+    tail = b',"warnings":[]}'
+    if not predictor.watch.idle:
+        warnings = predictor.watch.check(records, batched=batched)
+        if warnings:
+            for field, _message in warnings:
+                app_state.metrics.out_of_range.labels(name, field).inc()
+            tail = b',"warnings":' + orjson.dumps([m for _f, m in warnings]) + b"}"
     if batched:
-        content = active.heads[name] + b'"predictions":' + answer + b"}"
+        content = active.heads[name] + b'"predictions":' + answer + tail
     else:  # the one record's answer: its list without the brackets
-        content = active.heads[name] + b'"prediction":' + answer[1:-1] + b"}"
+        content = active.heads[name] + b'"prediction":' + answer[1:-1] + tail
     response = Response(content, media_type="application/json")
     app_state.metrics.observe(name, 200, perf_counter() - started)
     return response
