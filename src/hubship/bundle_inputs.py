@@ -100,12 +100,13 @@ def describe(model: Any, X_train: pd.DataFrame, declared: Declared) -> Described
     for spec in inputs:
         column = X_train[spec.name]
         try:
-            if spec.name in declared.text:
-                spec = schema.declare_text(spec, column, declared.max_text_length)
-            elif spec.type == "text":
+            if spec.type == "text" and spec.name not in declared.text:
                 notes.append(f"input {spec.name!r} is text ({column.nunique()} distinct of "
-                             f"{column.count()} values): a free text up to {spec.max_length} "
-                             "characters, not a category")
+                             f"{column.count()} values): a free text up to "
+                             f"{declared.max_text_length} characters, not a category "
+                             "(mostly unique values)")
+            if spec.type == "text" or spec.name in declared.text:
+                spec = schema.declare_text(spec, column, declared.max_text_length)
             if declared.limits and spec.name in declared.limits:
                 spec = _limited(spec, column, declared.limits[spec.name])
         except ValueError as exc:
