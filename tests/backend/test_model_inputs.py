@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from backend_support import serving
+from test_serving_routes import offline_settings
 
 from hubship.manifest import Manifest
 from hubship.serving.app import create_app
 from real_releases import SPECIES_RECORD
-from test_serving_routes import offline_settings
 
 
 @pytest.fixture(scope="module")
