@@ -15,7 +15,7 @@ from test_serving_routes import offline_settings
 
 from hubship.manifest import Manifest
 from hubship.serving.app import create_app
-from real_releases import SPECIES_RECORD
+from real_releases import BODY_MASS_RECORD, SPECIES_RECORD
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +67,21 @@ def test_a_value_outside_the_training_range_is_predicted_with_a_warning(client, 
     assert many["warnings"] == [
         f"record 1: bill_length_mm 1.0 is below the training minimum {bill.min:g}"]
 
+    # so far out that the model gives no number: a 422 naming the value, not a 500
+    mass_bill = next(spec for spec in manifest.models["body_mass"].inputs
+                     if spec.name == "bill_length_mm")
+    absurd = client.post("/models/body_mass/predict", json={**BODY_MASS_RECORD,
+                                                            "bill_length_mm": 1.7e308})
+    assert absurd.status_code == 422, absurd.text
+    [error] = absurd.json()["detail"]
+    assert error["loc"] == ["body", "bill_length_mm"]
+    assert error["msg"].startswith(f"bill_length_mm 1.7e+308 is above the training maximum "
+                                   f"{mass_bill.max:g}, and the model gave no prediction for it")
+
     metrics = client.get("/metrics").text
     counted = {line.split(" ")[0]: float(line.split(" ")[1]) for line in metrics.splitlines()
-               if line.startswith("hubship_input_out_of_range_total")}
+               if line.startswith("hubship_input_out_of_range_total{input=\"")
+               and 'model="species"' in line}
     assert counted == {
         'hubship_input_out_of_range_total{input="bill_length_mm",model="species"}': 2.0,
         'hubship_input_out_of_range_total{input="island",model="species"}': 1.0}

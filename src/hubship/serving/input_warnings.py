@@ -23,6 +23,15 @@ def _number(value: float) -> str:
 
 
 @dataclass(frozen=True)
+class Warned:
+    """One value outside what training saw: where it is, its input, the warning."""
+
+    loc: tuple[Any, ...]
+    input: str
+    message: str
+
+
+@dataclass(frozen=True)
 class InputWatch:
     ranges: tuple[tuple[str, str, float | None, float | None], ...]  # attr, name, min, max
     known: tuple[tuple[str, str, frozenset[Any]], ...]  # attr, name, values seen in training
@@ -42,24 +51,25 @@ class InputWatch:
     def idle(self) -> bool:
         return not self.ranges and not self.known
 
-    def check(self, records: list[Any], *, batched: bool) -> list[tuple[str, str]]:
-        """(input, message) per value outside what training saw, records in order."""
-        found: list[tuple[str, str]] = []
+    def check(self, records: list[Any], *, batched: bool) -> list[Warned]:
+        """One per value outside what training saw, records in order."""
+        found: list[Warned] = []
         for index, record in enumerate(records):
             prefix = f"record {index}: " if batched else ""
+            loc: tuple[Any, ...] = ("body", index) if batched else ("body",)
             for attr, name, low, high in self.ranges:
                 value = getattr(record, attr)
                 if value is None:
                     continue
                 if low is not None and value < low:
-                    found.append((name, f"{prefix}{name} {value!r} is below the training "
-                                        f"minimum {_number(low)}"))
+                    found.append(Warned((*loc, name), name, f"{prefix}{name} {value!r} is below "
+                                        f"the training minimum {_number(low)}"))
                 elif high is not None and value > high:
-                    found.append((name, f"{prefix}{name} {value!r} is above the training "
-                                        f"maximum {_number(high)}"))
+                    found.append(Warned((*loc, name), name, f"{prefix}{name} {value!r} is above "
+                                        f"the training maximum {_number(high)}"))
             for attr, name, values in self.known:
                 value = getattr(record, attr)
                 if value is not None and value not in values:
-                    found.append((name, f"{prefix}{name} {value!r} was not seen in training; "
-                                        "the model ignores it"))
+                    found.append(Warned((*loc, name), name, f"{prefix}{name} {value!r} was not "
+                                        "seen in training; the model ignores it"))
         return found

@@ -27,6 +27,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     TypeAdapter,
     ValidationError,
     conlist,
@@ -115,10 +116,11 @@ def _annotation(spec: InputSpec) -> Any:
     elif spec.type == "text":
         annotation = Annotated[str, Field(max_length=spec.max_length)]
     else:
+        # strict: a number is a JSON number (never true, nor "5"); an integer a whole one
         bounds = {"ge": spec.limit_min, "le": spec.limit_max}
         python_type = int if spec.type == "integer" else float
-        annotation = Annotated[python_type, Field(**{k: v for k, v in bounds.items()
-                                                     if v is not None})]
+        annotation = Annotated[python_type, Strict(), Field(**{k: v for k, v in bounds.items()
+                                                               if v is not None})]
     return annotation | None if spec.nullable else annotation
 
 
