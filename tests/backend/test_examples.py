@@ -15,13 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from backend_support import serving, wait_for_first_load
-from test_serving_routes import offline_settings
 
 from hubship.manifest import Manifest
 from hubship.services import Service, free_port
 from hubship.serving.app import create_app
-from real_releases import CI_VARIABLES
+from tests.backend.test_serving_routes import offline_settings
+from tests.support.backend import serving, wait_for_first_load
+from tests.support.real_releases import CI_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGIT_ZERO = [0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0,

@@ -10,12 +10,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from backend_support import serving
-from test_serving_routes import offline_settings
 
 from hubship.manifest import Manifest
 from hubship.serving.app import create_app
-from real_releases import BODY_MASS_RECORD, SPECIES_RECORD
+from tests.backend.test_serving_routes import offline_settings
+from tests.support.backend import serving
+from tests.support.real_releases import BODY_MASS_RECORD, SPECIES_RECORD
 
 
 @pytest.fixture(scope="module")

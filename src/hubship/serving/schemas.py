@@ -27,6 +27,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     Strict,
     TypeAdapter,
     ValidationError,
@@ -117,10 +118,9 @@ def _annotation(spec: InputSpec) -> Any:
         annotation = Annotated[str, Field(max_length=spec.max_length)]
     else:
         # strict: a number is a JSON number (never true, nor "5"); an integer a whole one
-        bounds = {"ge": spec.limit_min, "le": spec.limit_max}
         python_type = int if spec.type == "integer" else float
-        annotation = Annotated[python_type, Strict(), Field(**{k: v for k, v in bounds.items()
-                                                               if v is not None})]
+        annotation = Annotated[python_type, Strict(),
+                               Field(ge=spec.limit_min, le=spec.limit_max)]  # None: no bound
     return annotation | None if spec.nullable else annotation
 
 
@@ -140,8 +140,10 @@ def request_model(name: str, entry: ModelEntry) -> type[BaseModel]:
             default, alias=spec.name, description=allowed(spec) + training_range(spec),
             examples=[value] if value is not None else None,
         ))
-    config = _CONFIG if entry.example is None else ConfigDict(
-        **_CONFIG, json_schema_extra={"examples": [entry.example]})
+    config = _CONFIG
+    if entry.example is not None:
+        record: dict[str, JsonValue] = {key: value for key, value in entry.example.items()}
+        config = ConfigDict(**_CONFIG, json_schema_extra={"examples": [record]})
     return create_model(_model_title(name), __config__=config, **fields)
 
 
