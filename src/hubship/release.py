@@ -3,7 +3,8 @@
     release folder (Hub snapshot | backend cache | bundled | the publisher's staged copy)
       1. signature  manifest.sig over manifest.json, models/*, holdout/*   (with a verify key)
       2. sha256     every file against the manifest (authenticated by step 1)
-      3. versions   scikit-learn and the estimators' own packages, against the installed ones
+      3. versions   scikit-learn and every package the models' pickles need, against the
+                    installed ones (the manifest's per-model `packages`)
       4. load       joblib, or skops with the configured trusted types
 
 `check()` runs steps 1-3 over the whole release and raises before anything is loaded, so a
