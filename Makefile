@@ -27,7 +27,7 @@ test: $(STAMP) system-deps lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests scripts models backend bench
+	$(VENV)/bin/ruff check src tests scripts models backend bench examples
 
 # mypy, strict on src/hubship (the settings are in pyproject.toml under [tool.mypy]).
 typecheck: $(STAMP)

@@ -31,11 +31,15 @@ export interface PrimaryMetric {
 
 export interface InputSpec {
   name: string;
-  type: "number" | "integer" | "category" | "boolean";
+  type: "number" | "integer" | "category" | "boolean" | "text";
   nullable: boolean;
-  min: number | null;
+  min: number | null; // the training range: outside it, a prediction with a warning
   max: number | null;
   values: Scalar[] | null;
+  limit_min?: number | null; // declared hard limits (hubship/2)
+  limit_max?: number | null;
+  accepts_unknown?: boolean;
+  max_length?: number | null;
 }
 
 export interface ModelSummary {
@@ -49,6 +53,7 @@ export interface ModelSummary {
 export interface ModelDetail extends ModelSummary {
   inputs: InputSpec[];
   output: { target: string; classes: Scalar[] | null; unit: string | null };
+  example?: Record<string, Scalar | null> | null; // training medians and modes (hubship/2)
 }
 
 export type Prediction =
@@ -60,6 +65,7 @@ export interface PredictAnswer {
   sha: string;
   release: number | null;
   prediction: Prediction;
+  warnings?: string[]; // values outside what the model was trained on
 }
 
 export interface FieldError {

@@ -1,6 +1,8 @@
 // Panel 2: a form per model, built from its input schema, and the model's answer.
 // The backend is the judge of what is valid (the form has `novalidate`): its 422 messages
-// appear next to the fields they name.
+// appear next to the fields they name, its warnings (a value outside the training range)
+// under the answer. Every field starts at the model's example record (training medians and
+// modes), or, for a release made before it had one, the middle of its range.
 
 import {
   ApiError,
@@ -23,11 +25,11 @@ const uniqueId = (...parts: string[]) => `${parts.join("-").replace(/[^A-Za-z0-9
 
 export function renderModelCard(model: ModelDetail): HTMLElement {
   const form = h("form", { class: "predict-form", novalidate: true, "data-testid": `form-${model.name}` });
-  const controls = new Map<string, HTMLInputElement | HTMLSelectElement>();
+  const controls = new Map<string, Control>();
   const errors = new Map<string, HTMLElement>();
 
   for (const spec of model.inputs) {
-    const control = buildControl(model.name, spec);
+    const control = buildControl(model.name, spec, model.example?.[spec.name]);
     const hint = h("p", { class: "hint", id: `${control.id}-hint` }, describe(spec));
     const error = h("p", { class: "field-error", id: `${control.id}-error`, "data-testid": `error-${model.name}-${spec.name}`, "aria-live": "polite", hidden: true });
     control.setAttribute("aria-describedby", hint.id);
@@ -59,6 +61,8 @@ export function renderModelCard(model: ModelDetail): HTMLElement {
     try {
       const answer = await predict(model.name, readRecord(model.inputs, controls));
       result.append(renderPrediction(model, answer.prediction));
+      const warnings = renderWarnings(model, answer.warnings ?? []);
+      if (warnings) result.append(warnings);
     } catch (err) {
       showFailure(err, errors, formError);
     } finally {
@@ -84,14 +88,23 @@ export function renderModelCard(model: ModelDetail): HTMLElement {
   );
 }
 
-function buildControl(modelName: string, spec: InputSpec): HTMLInputElement | HTMLSelectElement {
+type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+
+function buildControl(modelName: string, spec: InputSpec, example: Scalar | null | undefined): Control {
   const common = { id: uniqueId("input", modelName, spec.name), name: spec.name, "data-testid": `input-${modelName}-${spec.name}` };
   if (spec.type === "category" || spec.type === "boolean") {
     const values: Scalar[] = spec.type === "boolean" ? [true, false] : (spec.values ?? []);
     const select = h("select", common);
     if (spec.nullable) select.append(h("option", { value: EMPTY }, "— none —"));
     values.forEach((value, index) => select.append(h("option", { value: String(index) }, String(value))));
+    const chosen = example === undefined ? -1 : values.indexOf(example as Scalar);
+    if (chosen >= 0) select.value = String(chosen);
     return select;
+  }
+  if (spec.type === "text") {
+    const area = h("textarea", { ...common, rows: 3, maxlength: spec.max_length ?? undefined });
+    if (typeof example === "string") area.value = example;
+    return area;
   }
   const input = h("input", {
     ...common,
@@ -99,7 +112,9 @@ function buildControl(modelName: string, spec: InputSpec): HTMLInputElement | HT
     step: spec.type === "integer" ? "1" : "any",
     inputmode: spec.type === "integer" ? "numeric" : "decimal",
   });
-  if (!spec.nullable && spec.min !== null && spec.max !== null) {
+  if (typeof example === "number") {
+    input.value = String(spec.type === "integer" ? Math.round(example) : Number(example.toFixed(2)));
+  } else if (example === undefined && !spec.nullable && spec.min !== null && spec.max !== null) {
     const middle = (spec.min + spec.max) / 2;
     input.value = String(spec.type === "integer" ? Math.round(middle) : Number(middle.toFixed(2)));
   }
@@ -107,26 +122,36 @@ function buildControl(modelName: string, spec: InputSpec): HTMLInputElement | HT
 }
 
 function describe(spec: InputSpec): string {
-  if (spec.type === "category") return `one of ${(spec.values ?? []).join(", ")}`;
+  if (spec.type === "category") return `${spec.accepts_unknown ? "usually " : ""}one of ${(spec.values ?? []).join(", ")}`;
   if (spec.type === "boolean") return "true or false";
+  if (spec.type === "text") return spec.max_length ? `text, up to ${spec.max_length} characters` : "text";
   const kind = spec.type === "integer" ? "whole number" : "number";
-  if (spec.min !== null && spec.max !== null) return `${kind} from ${spec.min} to ${spec.max}`;
-  if (spec.min !== null) return `${kind}, at least ${spec.min}`;
-  if (spec.max !== null) return `${kind}, at most ${spec.max}`;
+  if (spec.min !== null && spec.max !== null) return `${kind}, trained on ${spec.min} to ${spec.max}`;
+  if (spec.min !== null) return `${kind}, trained on ${spec.min} and up`;
+  if (spec.max !== null) return `${kind}, trained on up to ${spec.max}`;
   return kind;
+}
+
+function renderWarnings(model: ModelDetail, warnings: string[]): HTMLElement | null {
+  if (!warnings.length) return null;
+  return h(
+    "ul",
+    { class: "warnings", "data-testid": `warnings-${model.name}` },
+    ...warnings.map((warning) => h("li", { "data-testid": "warning" }, warning)),
+  );
 }
 
 /** The record to send. Empty optional fields are null; empty required ones are left out,
  * so the backend names them as missing. */
 function readRecord(
   inputs: InputSpec[],
-  controls: Map<string, HTMLInputElement | HTMLSelectElement>,
+  controls: Map<string, Control>,
 ): Record<string, Scalar | null> {
   const record: Record<string, Scalar | null> = {};
   for (const spec of inputs) {
     const control = controls.get(spec.name);
     if (!control) continue;
-    const raw = control.value.trim();
+    const raw = spec.type === "text" ? control.value : control.value.trim();
     if (raw === EMPTY) {
       if (spec.nullable) record[spec.name] = null;
       continue;
@@ -134,6 +159,8 @@ function readRecord(
     if (spec.type === "category" || spec.type === "boolean") {
       const values: Scalar[] = spec.type === "boolean" ? [true, false] : (spec.values ?? []);
       record[spec.name] = values[Number(raw)] ?? null;
+    } else if (spec.type === "text") {
+      record[spec.name] = raw;
     } else {
       record[spec.name] = Number(raw);
     }
@@ -210,7 +237,7 @@ function showMessage(el: HTMLElement, text: string | null): void {
   el.hidden = text === null;
   const field = el.closest(".field");
   field?.classList.toggle("has-error", text !== null);
-  const control = field?.querySelector("input, select");
+  const control = field?.querySelector("input, select, textarea");
   if (!control) return;
   const hintId = `${control.id}-hint`;
   if (text === null) {

@@ -21,6 +21,12 @@ backend then builds it from an allow-list of types in its own configuration inst
 unpickling it. skops names its members by `id()` and stamps the zip with the time, so the
 file is rewritten canonically (members renamed in schema order, fixed timestamps): the same
 model gives the same bytes, and an unchanged release stays unchanged.
+
+Inputs beyond a DataFrame of numbers and categories (`hubship.bundle_inputs`): `X_train` as a
+2-D array or sparse matrix (`feature_names=` names its columns), `text=[...]`, hard
+`limits={...}`, `accept_unknown=[...]`. The manifest also records the model's example record
+and every package its pickle needs (`hubship.model_packages`), whose versions the backend
+checks.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +45,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from hubship import holdout, provenance, schema, scoring
+from hubship import bundle_inputs, holdout, provenance, schema, scoring
 from hubship.bundle_checks import (
     Problem,
     check_fitted,
@@ -49,6 +55,7 @@ from hubship.bundle_checks import (
 )
 from hubship.errors import BundleError
 from hubship.manifest import (
+    DEFAULT_MAX_TEXT,
     MANIFEST_FILE,
     MODEL_FORMATS,
     MODEL_NAME,
@@ -62,6 +69,7 @@ from hubship.manifest import (
     holdout_file,
     model_file,
 )
+from hubship.model_packages import needed_packages
 
 TASKS: tuple[Task, ...] = ("classification", "regression")
 
@@ -130,10 +138,17 @@ class Bundle:
         metrics: Sequence[str] | None = None,
         unit: str | None = None,
         format: ModelFormat = "joblib",
+        text: Sequence[str] = (),
+        max_text_length: int = DEFAULT_MAX_TEXT,
+        limits: Mapping[str, tuple[float | None, float | None]] | None = None,
+        accept_unknown: Sequence[str] = (),
+        feature_names: Sequence[str] | None = None,
     ) -> ModelEntry:
         """Check and stage one fitted model; raises BundleError naming the model and problem.
 
         `format`: "joblib" (a pickle, the default) or "skops" (see the module doc).
+        `text`, `max_text_length`, `limits`, `accept_unknown`, `feature_names`: see
+        `hubship.bundle_inputs`.
         """
         if not isinstance(name, str) or not MODEL_NAME.fullmatch(name):
             raise BundleError(
@@ -153,6 +168,11 @@ class Bundle:
                 name, model, X_train=X_train, X_holdout=X_holdout, y_holdout=y_holdout,
                 task=task, primary_metric=primary_metric, tolerance=tolerance,
                 metric_names=metrics, unit=unit, format=format,
+                declared=bundle_inputs.Declared(text=tuple(text),
+                                                max_text_length=max_text_length,
+                                                limits=limits,
+                                                accept_unknown=tuple(accept_unknown)),
+                feature_names=feature_names,
             )
         except Problem as problem:
             raise BundleError(f"model {name!r}: {problem.message}", hint=problem.hint) from None
@@ -162,27 +182,32 @@ class Bundle:
     def _stage(
         self, name: str, model: Any, *, X_train: Any, X_holdout: Any, y_holdout: Any,
         task: str, primary_metric: str, tolerance: float, metric_names: Sequence[str] | None,
-        unit: str | None, format: ModelFormat,
+        unit: str | None, format: ModelFormat, declared: bundle_inputs.Declared,
+        feature_names: Sequence[str] | None,
     ) -> _Staged:
         if task not in TASKS:
             raise Problem(f"unknown task {task!r}", "use task='classification' or 'regression'")
         check_fitted(model, task)
+        X_train, X_holdout, array = bundle_inputs.as_frames(X_train, X_holdout, feature_names)
         X_holdout = check_frames(model, X_train, X_holdout, y_holdout)
         target = check_target(task, model, X_train, y_holdout)
         names = check_metrics(task, model, metric_names, primary_metric, tolerance)
 
+        described = bundle_inputs.describe(model, X_train, declared)
+        for note in described.notes:
+            print(f"hubship: model {name!r}: {note}")
         try:
-            inputs = schema.infer_inputs(X_train)
             output = schema.infer_output(task, model, target, unit=unit)
         except ValueError as exc:
             raise Problem(f"X_train: {exc}", "fix the training frame's columns") from None
-
         model_bytes = _skops(model) if format == "skops" else _pickle(model)
+        packages = needed_packages(model)
         holdout_bytes = holdout.holdout_bytes(X_holdout, y_holdout, target=target)
         # Score on the holdout exactly as saved: the numbers anyone re-scoring will get.
         X_saved, y_saved = holdout.read_holdout_bytes(holdout_bytes, target=target)
         try:
-            values = scoring.compute_metrics(task, model, X_saved, y_saved, names=names)
+            values = scoring.compute_metrics(
+                task, model, holdout.model_input(X_saved, array=array), y_saved, names=names)
         except ValueError as exc:
             raise Problem(f"scoring the holdout set failed: {exc}",
                           "check the holdout set matches what the model was trained on") from None
@@ -193,7 +218,7 @@ class Bundle:
                 size=len(model_bytes),
                 task=task,
                 estimator=_estimator_name(model),
-                inputs=inputs,
+                inputs=described.inputs,
                 output=output,
                 metrics=values,
                 primary_metric=PrimaryMetric(
@@ -202,6 +227,9 @@ class Bundle:
                     tolerance=tolerance,
                 ),
                 holdout=_ref(holdout_file(name), holdout_bytes),
+                example=described.example,
+                array=array,
+                packages=packages,
             )
         except ValidationError as exc:
             raise Problem(f"does not make a valid manifest entry: {exc}",
@@ -329,14 +357,14 @@ def _canonical_skops(data: bytes) -> bytes:
 
 
 def _environment(entries: dict[str, ModelEntry]) -> Any:
-    """Python and package versions, with the packages the models' own classes come from
-    (xgboost, skops, ...): the backend refuses to load them under other versions."""
-    from hubship.release import estimator_distributions
+    """Python and package versions, with every package the models' pickles need (lightgbm,
+    skops, ...): the backend refuses to load them under other versions."""
+    from hubship.release import model_distributions
 
     environment = provenance.environment()
     packages = dict(environment.packages)
     for entry in entries.values():
-        for distribution in sorted(estimator_distributions(entry)):
+        for distribution in sorted(model_distributions(entry)):
             packages.setdefault(distribution, provenance.package_version(distribution))
     return environment.model_copy(update={"packages": packages})
 

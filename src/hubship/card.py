@@ -180,10 +180,11 @@ def draw_plot(entry: ModelEntry, model: Any, release_dir: Path, target: Path, *,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hubship.holdout import read_holdout
+    from hubship.holdout import model_input, read_holdout
 
     X, actual = read_holdout(Path(release_dir) / entry.holdout.file, target=entry.output.target)
-    predicted = model.predict(X[[spec.name for spec in entry.inputs]])
+    predicted = model.predict(model_input(X[[spec.name for spec in entry.inputs]],
+                                          array=entry.array))
     fig, ax = plt.subplots(figsize=(5, 4.5), dpi=100)
     try:
         if entry.task == "classification":

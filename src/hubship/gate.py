@@ -316,7 +316,8 @@ def _score_challenger(challenger: CheckedRelease, name: str, entry: ModelEntry,
 def _score(model: Any, X: pd.DataFrame, y: pd.Series, entry: ModelEntry, *, metric: str
            ) -> float:
     """`entry` names the model's own inputs; the holdout set is always the challenger's."""
+    from hubship.holdout import model_input
     from hubship.scoring import score
 
-    return float(score(model, X[[spec.name for spec in entry.inputs]], y, task=entry.task,
-                       metric_name=metric))
+    features = model_input(X[[spec.name for spec in entry.inputs]], array=entry.array)
+    return float(score(model, features, y, task=entry.task, metric_name=metric))

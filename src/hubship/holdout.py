@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -22,6 +23,12 @@ def holdout_bytes(X: pd.DataFrame, y: pd.Series, *, target: str) -> bytes:
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd", write_statistics=False)
     return sink.getvalue()
+
+
+def model_input(X: pd.DataFrame, *, array: bool) -> Any:
+    """What the model predicts on: the frame, or its values for a model trained on an array
+    (the manifest's `array`; the holdout set names its columns x0..xN)."""
+    return X.to_numpy() if array else X
 
 
 def read_holdout_bytes(raw: bytes, *, target: str) -> tuple[pd.DataFrame, pd.Series]:

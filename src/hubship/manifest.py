@@ -14,7 +14,12 @@ an allow-list of types); `hubship.release` is the only code that loads either.
 
 Format versions: `format` is "hubship/<N>". Readers accept every N in `READABLE_FORMATS`;
 to change the layout incompatibly, add a new N, keep reading the old ones, and convert them
-in `Manifest.parse`.
+in `Manifest.parse`. hubship/2 added, all optional (a hubship/1 manifest reads as before): per
+input `limit_min`/`limit_max` (declared hard limits; `min`/`max` are the training range, a
+warning only), `accepts_unknown` (a category the model takes unseen values of), the `text`
+type with `max_length`; per model `example` (training medians and modes), `array` (trained
+on a 2-D array) and `packages` (every distribution its pickled object needs). It is a new N
+because an older hubship, which forbids unknown fields, must say "upgrade" rather than fail.
 """
 
 from __future__ import annotations
@@ -38,8 +43,8 @@ from pydantic import (
 
 from hubship.errors import IntegrityError, ManifestError
 
-FORMAT = "hubship/1"
-READABLE_FORMATS = {"hubship/1"}
+FORMAT = "hubship/2"
+READABLE_FORMATS = {"hubship/1", "hubship/2"}
 MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"
 CARD_FILE = "README.md"
@@ -52,7 +57,9 @@ MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 Task = Literal["classification", "regression"]
 ModelFormat = Literal["joblib", "skops"]
 MODEL_FORMATS: tuple[ModelFormat, ...] = ("joblib", "skops")
-InputType = Literal["number", "integer", "category", "boolean"]
+InputType = Literal["number", "integer", "category", "boolean", "text"]
+Scalar = str | int | float | bool
+DEFAULT_MAX_TEXT = 10_000  # characters of a text input, unless Bundle.add says otherwise
 
 
 class _Strict(BaseModel):
@@ -79,14 +86,21 @@ class InputSpec(_Strict):
     nullable: bool = False
     min: FiniteFloat | None = None
     max: FiniteFloat | None = None
-    values: list[str | int | float | bool] | None = None
+    values: list[Scalar] | None = None
+    # hubship/2 (see the module doc)
+    limit_min: FiniteFloat | None = Field(None, description="declared hard limit (422 below)")
+    limit_max: FiniteFloat | None = Field(None, description="declared hard limit (422 above)")
+    accepts_unknown: bool = Field(False, description="a category value not seen in training "
+                                  "is predicted with a warning instead of refused")
+    max_length: int | None = Field(None, ge=1, description="longest text accepted")
 
     @model_validator(mode="after")
     def _consistent(self) -> InputSpec:
         if self.type == "category" and not self.values:
             raise ValueError(f"input {self.name!r} is a category but lists no values")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"input {self.name!r} has min {self.min} > max {self.max}")
+        for low, high in ((self.min, self.max), (self.limit_min, self.limit_max)):
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"input {self.name!r} has a lower bound {low} > {high}")
         return self
 
 
@@ -110,6 +124,14 @@ class ModelEntry(FileRef):
     metrics: dict[str, FiniteFloat]
     primary_metric: PrimaryMetric
     holdout: FileRef
+    # hubship/2 (see the module doc)
+    example: dict[str, Scalar | None] | None = Field(
+        None, description="a typical record: the training medians and modes")
+    array: bool = Field(False, description="trained on a 2-D array: the inputs are its columns "
+                        "in order, and a predict body may be a plain list of values")
+    packages: list[str] | None = Field(
+        None, description="every distribution the pickled model needs (versions in "
+                          "environment.packages)")
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelEntry:
@@ -123,6 +145,9 @@ class ModelEntry(FileRef):
         names = [i.name for i in self.inputs]
         if len(names) != len(set(names)):
             raise ValueError(f"input names repeat: {names}")
+        if self.example is not None and sorted(self.example) != sorted(names):
+            raise ValueError(f"the example's fields {list(self.example)} are not the inputs "
+                             f"{names}")
         return self
 
 

@@ -3,7 +3,8 @@
     release folder (Hub snapshot | backend cache | bundled | the publisher's staged copy)
       1. signature  manifest.sig over manifest.json, models/*, holdout/*   (with a verify key)
       2. sha256     every file against the manifest (authenticated by step 1)
-      3. versions   scikit-learn and the estimators' own packages, against the installed ones
+      3. versions   scikit-learn and every package the models' pickles need, against the
+                    installed ones (the manifest's per-model `packages`)
       4. load       joblib, or skops with the configured trusted types
 
 `check()` runs steps 1-3 over the whole release and raises before anything is loaded, so a
@@ -19,7 +20,6 @@ publisher's private staged copy of a release it has just checked (`LOCAL`: no si
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import logging
 from collections.abc import Mapping
@@ -37,6 +37,7 @@ from hubship.errors import (
     UntrustedTypes,
 )
 from hubship.manifest import MANIFEST_FILE, Manifest, ModelEntry, model_format
+from hubship.model_packages import distribution_of
 
 if TYPE_CHECKING:
     from hubship.config import Settings
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hubship.release")
 SKLEARN = "scikit-learn"
-# top-level module -> distribution, for the packages hubship always records
-_KNOWN_DISTRIBUTIONS = {"sklearn": SKLEARN, "numpy": "numpy", "scipy": "scipy"}
 
 
 @dataclass(frozen=True)
@@ -177,8 +176,9 @@ def open_release(release_dir: Path, trust: Trust, *, origin: str
 def version_problem(manifest: Manifest) -> str | None:
     """Why this release's models must not be loaded here, or None.
 
-    A pickle is only safe under the scikit-learn it was made with; so is a model of another
-    library (xgboost, ...), whose package must be installed at the version recorded.
+    A pickle is only safe under the scikit-learn it was made with; so is every other package
+    it needs (lightgbm, xgboost, ...: the manifest's per-model `packages`), which must be
+    installed at the version recorded.
     """
     import sklearn
 
@@ -187,11 +187,14 @@ def version_problem(manifest: Manifest) -> str | None:
         return (f"models were pickled with scikit-learn {wanted or '(not recorded)'}, "
                 f"but scikit-learn {sklearn.__version__} is installed here")
     for name, entry in manifest.models.items():
-        for distribution in estimator_distributions(entry):
+        for distribution in sorted(model_distributions(entry)):
             installed = _installed(distribution)
             recorded = manifest.environment.packages.get(distribution)
             if installed is None:
-                return f"model {name!r} needs {distribution}, which is not installed here"
+                version = f" {recorded}" if recorded else ""
+                return (f"model {name!r} needs {distribution}{version}, which is not installed "
+                        f"here: add {distribution}{'==' + recorded if recorded else ''} to "
+                        "requirements.txt")
             if recorded not in (None, installed) and installed != "unknown":
                 return (f"model {name!r} was saved with {distribution} {recorded}, but "
                         f"{distribution} {installed} is installed here")
@@ -225,27 +228,19 @@ def check_challenger_sklearn(manifest: Manifest, *, origin: str = "the release t
         )
 
 
-def estimator_distributions(entry: ModelEntry) -> set[str]:
-    """The packages (other than scikit-learn) the model's estimator classes come from."""
-    modules = {part.split(".")[0] for part in entry.estimator.replace("[", " ").replace(
-        "]", " ").split() if "." in part}
-    names = set()
-    for module in modules - {"sklearn", "builtins", "__main__"}:
-        names.add(_distribution_of(module))
+def model_distributions(entry: ModelEntry) -> set[str]:
+    """The packages other than scikit-learn that loading the model needs: those its pickle
+    names (`packages`, since hubship/2), else those its estimator's class path names."""
+    if entry.packages is not None:
+        names = set(entry.packages) - {SKLEARN}
+    else:
+        modules = {part.split(".")[0] for part in entry.estimator.replace("[", " ").replace(
+            "]", " ").split() if "." in part}
+        names = {distribution_of(module)
+                 for module in modules - {"sklearn", "builtins", "__main__"}}
     if model_format(entry.file) == "skops":
         names.add("skops")
     return names
-
-
-def _distribution_of(module: str) -> str:
-    if module in _KNOWN_DISTRIBUTIONS:
-        return _KNOWN_DISTRIBUTIONS[module]
-    return (_packages_distributions().get(module) or [module])[0]
-
-
-@functools.cache
-def _packages_distributions() -> Mapping[str, list[str]]:
-    return metadata.packages_distributions()
 
 
 def _installed(distribution: str) -> str | None:

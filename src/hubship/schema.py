@@ -9,9 +9,17 @@ values: a float column stays `number` even when every value happens to be whole.
     float                         -> number, with min and max
     str, object, category         -> category, with its sorted distinct values
                                      (an object column holding only True/False is boolean)
+    str, object, mostly unique    -> text (free text: a review, a ticket), with max_length
+                                     (more than TEXT_MIN_DISTINCT distinct values, and more
+                                     than half the column's values distinct), or declared
 
-`nullable` is true when the training column has any missing value. Problems raise
-`ValueError` naming the column; `hubship.bundle` adds the model's name.
+`nullable` is true when the training column has any missing value. `min`/`max` are the
+training range: the backend warns outside it, and refuses only past the `limit_min`/
+`limit_max` the training code declares. Problems raise `ValueError` naming the column;
+`hubship.bundle` adds the model's name.
+
+`example_record` is the model's typical record (medians of numbers, modes of the rest): the
+backend shows it in the OpenAPI document and the frontend pre-fills its form with it.
 """
 
 from __future__ import annotations
@@ -22,7 +30,9 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from hubship.manifest import InputSpec, InputType, OutputSpec, Task
+from hubship.manifest import DEFAULT_MAX_TEXT, InputSpec, InputType, OutputSpec, Scalar, Task
+
+TEXT_MIN_DISTINCT = 20
 
 
 def to_native(value: Any) -> Any:
@@ -71,6 +81,9 @@ def infer_input(name: str, column: pd.Series) -> InputSpec:
             raise ValueError(f"column {name!r} has no values at all in the training data")
         if all(isinstance(v, bool) for v in values):
             return InputSpec(name=name, type="boolean", nullable=nullable)
+        if looks_like_text(present, len(values)):
+            return InputSpec(name=name, type="text", nullable=nullable,
+                             max_length=DEFAULT_MAX_TEXT)
         return InputSpec(name=name, type="category", nullable=nullable,
                          values=_sorted_values(values))
     raise ValueError(
@@ -79,12 +92,56 @@ def infer_input(name: str, column: pd.Series) -> InputSpec:
     )
 
 
+def looks_like_text(present: pd.Series, distinct: int) -> bool:
+    """Free text rather than a category: strings, mostly unique (see the module doc)."""
+    return (distinct > TEXT_MIN_DISTINCT and distinct * 2 > len(present)
+            and all(isinstance(v, str) for v in present.head(1000)))
+
+
 def infer_inputs(frame: pd.DataFrame) -> list[InputSpec]:
     """One InputSpec per column of the training frame, in column order."""
     bad = [c for c in frame.columns if not isinstance(c, str) or not c]
     if bad:
         raise ValueError(f"column names must be non-empty text, got {bad!r}")
     return [infer_input(name, frame[name]) for name in frame.columns]
+
+
+def declare_text(spec: InputSpec, column: pd.Series, max_length: int) -> InputSpec:
+    """`spec` as a text input of at most `max_length` characters (Bundle.add(text=...))."""
+    present = column.dropna()
+    if not all(isinstance(v, str) for v in present):
+        raise ValueError(f"column {spec.name!r} is declared text but holds values that are "
+                         "not strings; convert it with .astype(str) or leave it out of text=")
+    longest = int(present.str.len().max()) if len(present) else 0
+    if longest > max_length:
+        raise ValueError(f"column {spec.name!r} has a training text of {longest} characters, "
+                         f"longer than max_text_length={max_length}; raise max_text_length")
+    return InputSpec(name=spec.name, type="text", nullable=spec.nullable, max_length=max_length)
+
+
+def declare_limits(spec: InputSpec, low: float | None, high: float | None) -> InputSpec:
+    """`spec` with hard limits (Bundle.add(limits=...)): values outside them are refused."""
+    if spec.type not in ("number", "integer"):
+        raise ValueError(f"limits given for {spec.name!r}, which is a {spec.type}, not a number")
+    return spec.model_copy(update={"limit_min": low, "limit_max": high})
+
+
+def example_record(frame: pd.DataFrame, inputs: list[InputSpec]) -> dict[str, Scalar | None]:
+    """A typical record: the median of each number (rounded for integers), the most common
+    value of the rest (the first in order on a tie); None for a column with no value."""
+    example: dict[str, Scalar | None] = {}
+    for spec in inputs:
+        present = frame[spec.name].dropna()
+        if present.empty:
+            example[spec.name] = None
+        elif spec.type in ("number", "integer"):
+            median = float(present.median())
+            example[spec.name] = int(round(median)) if spec.type == "integer" else median
+        else:
+            counts = present.map(to_native).value_counts(sort=False)
+            top = counts[counts == counts.max()].index.tolist()
+            example[spec.name] = to_native(_sorted_values(top)[0])
+    return example
 
 
 def infer_output(task: Task, model: Any, target: str, *, unit: str | None = None) -> OutputSpec:

@@ -55,7 +55,10 @@ def test_every_reference_resolves_and_each_model_documents_its_own_body(real_rel
         assert _statuses(document, f"/models/{name}/predict", "post") == {
             "200", "404", "413", "422", "500", "503"}
     species = document["components"]["schemas"]["SpeciesInput"]
-    assert species["properties"]["island"]["enum"] == ["Biscoe", "Dream", "Torgersen"]
+    # train.py's encoder ignores unseen islands: any text, the known ones named
+    island = species["properties"]["island"]
+    assert island["type"] == "string"
+    assert island["description"].startswith("usually one of 'Biscoe', 'Dream', 'Torgersen'")
     assert species["required"] == ["island"]
     [name] = document["paths"]["/models/{name}"]["get"]["parameters"]
     assert name["schema"]["enum"] == ["body_mass", "species"]
@@ -77,6 +80,11 @@ def test_schemathesis_finds_nothing_against_a_real_backend(hub_url, repo_id, pub
     backend = start_backend({"HF_ENDPOINT": hub_url, "HF_REPO_ID": repo_id,
                              "HUBSHIP_HOME": str(tmp_path / "home"), "ADMIN_TOKEN": ADMIN_TOKEN,
                              "HF_WEBHOOK_SECRET": WEBHOOK_SECRET})
+    # A number far outside the training range (1e308) is schema-valid, but the model gives no
+    # number for it: a 422 naming the value (documented), on the predict routes only.
+    (tmp_path / "schemathesis.toml").write_text(
+        '[[operations]]\ninclude-path-regex = "^/models/[^/]+/predict$"\n'
+        'checks.positive_data_acceptance.expected-statuses = ["2xx", "404", "422", "429"]\n')
     done = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "run", f"{backend.url}/openapi.json",
          *SCHEMATHESIS, "--header", f"Authorization: Bearer {ADMIN_TOKEN}",

@@ -73,7 +73,7 @@ def test_a_422_lists_the_first_errors_and_counts_the_others(client):
     assert answer.status_code == 422
     detail = answer.json()["detail"]
     assert [e["loc"] for e in detail[:3]] == [["body", i, "island"] for i in range(3)]
-    assert all(e["msg"].startswith("island is required: one of") for e in detail[:3])
+    assert all(e["msg"].startswith("island is required: usually one of") for e in detail[:3])
     assert detail[3] == {"loc": ["body"], "type": "too_many_errors", "msg": (
         "and 2 more errors: only the first 3 are listed (HUBSHIP_MAX_ERRORS); fix these and "
         "send the body again")}
@@ -92,7 +92,7 @@ def test_many_errors_are_listed_the_same_as_few(parser):
     assert {e["msg"] for e in many.value.errors[:2]} == {
         "unknown field 'wings'; this model takes: island, sex, bill_length_mm, bill_depth_mm, "
         "flipper_length_mm, body_mass_g",
-        "island is required: one of 'Biscoe', 'Dream', 'Torgersen'"}
+        "island is required: usually one of 'Biscoe', 'Dream', 'Torgersen'"}
     assert many.value.errors[20]["msg"].startswith("and 1980 more errors: only the first 20")
 
     wide = {**SPECIES_RECORD, **{f"x{i}": i for i in range(5000)}}  # one record, 5000 unknown
@@ -110,11 +110,11 @@ def test_a_body_of_far_too_many_fields_is_refused_on_its_shape(parser):
         "the body holds 30000 fields; model 'species' takes 6 per record (island, sex, "
         "bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g)")}]
     # colons and braces inside strings are not fields nor objects
-    tricky = {**SPECIES_RECORD, "island": "{[:" * 20_000}
+    tricky = {**SPECIES_RECORD, "bill_length_mm": "{[:" * 20_000}
     with pytest.raises(InvalidInput) as caught:
         parser.parse(orjson.dumps([tricky] * 2))
-    assert [e["loc"] for e in caught.value.errors] == [["body", 0, "island"],
-                                                       ["body", 1, "island"]]
+    assert [e["loc"] for e in caught.value.errors] == [["body", 0, "bill_length_mm"],
+                                                       ["body", 1, "bill_length_mm"]]
     with pytest.raises(InvalidInput) as caught:
         parser.parse(EMPTY_RECORDS_1MB)
     assert caught.value.errors[0]["msg"].startswith("333000 records in one request; at most 1000")

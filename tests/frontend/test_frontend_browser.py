@@ -94,37 +94,45 @@ def test_a_prediction_round_trip_shows_the_label_and_its_probabilities(
     assert page.console_errors == []
 
 
-def test_a_bad_value_shows_the_backends_message_next_to_its_field(
-    page: Page, frontend_url: str, artifacts_dir: Path,
+def test_the_form_starts_at_the_example_and_shows_errors_and_warnings(
+    page: Page, frontend_url: str, backend_url: str, artifacts_dir: Path,
 ) -> None:
+    example = httpx.get(f"{backend_url}/models/species").json()["example"]
     page.goto(frontend_url)
-    fill_form(page, "species", {**GENTOO, "bill_length_mm": "500", "flipper_length_mm": ""})
-    page.get_by_test_id("predict-species").click()
+    for field, value in example.items():  # every field pre-filled with the training example
+        control = page.get_by_test_id(f"input-species-{field}")
+        if isinstance(value, str):
+            expect(control.locator("option:checked")).to_have_text(value)
+        else:
+            expect(control).to_have_value(f"{round(value, 2):g}")
 
+    fill_form(page, "species", {**GENTOO, "flipper_length_mm": ""})
+    page.get_by_test_id("predict-species").click()
     form = page.get_by_test_id("form-species")
-    too_long = form.locator("[data-field=bill_length_mm]").get_by_test_id(
-        "error-species-bill_length_mm")
-    expect(too_long).to_be_visible()
-    expect(too_long).to_contain_text("59.6")  # the allowed range, from the backend
-    bill = page.get_by_test_id("input-species-bill_length_mm")
-    expect(bill).to_have_attribute("aria-invalid", "true")
-    described_by = bill.get_attribute("aria-describedby").split()
-    assert described_by == [f"{bill.get_attribute('id')}-hint", too_long.get_attribute("id")]
-    expect(page.locator(f"#{described_by[0]}")).to_contain_text("from")
     missing = form.locator("[data-field=flipper_length_mm]").get_by_test_id(
         "error-species-flipper_length_mm")
     expect(missing).to_be_visible()
+    expect(missing).to_contain_text("required")
+    flipper = page.get_by_test_id("input-species-flipper_length_mm")
+    expect(flipper).to_have_attribute("aria-invalid", "true")
+    described_by = flipper.get_attribute("aria-describedby").split()
+    assert described_by == [f"{flipper.get_attribute('id')}-hint", missing.get_attribute("id")]
+    expect(page.locator(f"#{described_by[0]}")).to_contain_text("trained on")
     expect(form.get_by_test_id("error-species-island")).to_be_hidden()
     expect(page.get_by_test_id("label-species")).to_have_count(0)
     page.screenshot(path=artifacts_dir / "frontend-field-errors.png", full_page=True)
     assert axe_findings(page) == []  # the error messages, as a screen reader meets them
 
-    fill_form(page, "species", GENTOO)  # fixed: the errors go, the answer comes
+    # fixed, with a bill longer than any in training: the answer comes, with a warning
+    fill_form(page, "species", {**GENTOO, "bill_length_mm": "61"})
     page.get_by_test_id("predict-species").click()
     expect(page.get_by_test_id("label-species")).to_have_text("Gentoo")
-    expect(too_long).to_be_hidden()
-    expect(bill).not_to_have_attribute("aria-invalid", "true")
-    assert bill.get_attribute("aria-describedby") == f"{bill.get_attribute('id')}-hint"
+    expect(missing).to_be_hidden()
+    expect(flipper).not_to_have_attribute("aria-invalid", "true")
+    assert flipper.get_attribute("aria-describedby") == f"{flipper.get_attribute('id')}-hint"
+    expect(page.get_by_test_id("warnings-species").get_by_test_id("warning")).to_have_text(
+        ["bill_length_mm 61.0 is above the training maximum 59.6"])
+    page.screenshot(path=artifacts_dir / "frontend-warning.png", full_page=True)
 
 
 def test_the_history_charts_each_models_primary_metric_per_release(

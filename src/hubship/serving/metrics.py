@@ -44,6 +44,11 @@ class ServingMetrics:
         self.worker_restarts = Counter("hubship_inference_worker_restarts",
                                        "Inference worker processes restarted after dying",
                                        registry=self.registry)
+        self.out_of_range = Counter(
+            "hubship_input_out_of_range", "Input values outside what the model was trained on "
+            "(a number outside the training range, a category not seen), predicted with a "
+            "warning", ["model", "input"], registry=self.registry,
+        )
         self._children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, model: str, status: int, seconds: float) -> None:

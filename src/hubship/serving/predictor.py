@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from hubship.errors import ManifestError
 from hubship.loader import LoadedModel, ModelSet
+from hubship.serving.input_warnings import InputWatch
 from hubship.serving.runner import ModelRunner, Rows
 from hubship.serving.schemas import RequestLimits, RequestParser
 
@@ -36,6 +37,7 @@ class Predictor:
     class_keys: list[str] | None
     with_probabilities: bool
     unit: str | None
+    watch: InputWatch  # warnings for values outside what training saw
 
     @cached_property
     def runner(self) -> ModelRunner:
@@ -89,6 +91,7 @@ def build_predictor(model: LoadedModel, limits: RequestLimits | None = None) -> 
         parser=RequestParser(model.name, entry, limits), columns=columns,
         row=_row_getter([names.index(c) for c in order]), classes=classes,
         class_keys=class_keys, with_probabilities=with_probabilities, unit=entry.output.unit,
+        watch=InputWatch.build(entry),
     )
 
 

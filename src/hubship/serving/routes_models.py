@@ -18,11 +18,13 @@ import logging
 from time import perf_counter
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from hubship.errors import redact
 from hubship.manifest import ModelEntry
+from hubship.serving.input_warnings import Warned
 from hubship.serving.metrics import UNKNOWN_MODEL
 from hubship.serving.responses import detail, json_response
 from hubship.serving.runner import JobFailed
@@ -75,6 +77,8 @@ async def describe_model(name: str, state: StateDep) -> Response:
     body = _summary(name, entry)
     body["inputs"] = [spec.model_dump() for spec in entry.inputs]
     body["output"] = entry.output.model_dump()
+    body["example"] = entry.example  # None for a release made before hubship/2
+    body["array"] = entry.array
     return json_response(body)
 
 
@@ -83,7 +87,8 @@ async def describe_model(name: str, state: StateDep) -> Response:
     responses={404: {"description": "unknown model"},
                413: {"description": "body larger than HUBSHIP_MAX_BODY_BYTES"},
                422: {"description": "a field is invalid (the first HUBSHIP_MAX_ERRORS errors), "
-                     "or more records than HUBSHIP_MAX_RECORDS"},
+                     "or more records than HUBSHIP_MAX_RECORDS, or the model gave no number "
+                     "for values far outside its training data"},
                500: {"description": "the model failed on valid input"},
                503: {"description": "not ready"}},
     # while a release is served, the document has one path per model, with its own body
@@ -94,7 +99,8 @@ async def describe_model(name: str, state: StateDep) -> Response:
                    "description": "one record, or a list of records"}}}}},
 )
 async def predict(name: str, request: Request) -> Response:
-    """Predict one record (an object) or several (a list); the answer names the release sha."""
+    """Predict one record (an object) or several (a list); the answer names the release sha
+    and carries `warnings` for values outside what the model was trained on."""
     return await predict_response(request.app.state, name, await request.body(), perf_counter())
 
 
@@ -115,18 +121,38 @@ async def predict_response(app_state: Any, name: str, body: bytes, started: floa
     except InvalidInput as exc:
         app_state.metrics.observe(name, 422, perf_counter() - started)
         return detail(exc.errors, 422)
+    warnings = [] if predictor.watch.idle else predictor.watch.check(records, batched=batched)
     answer = app_state.engine.submit(active.key, predictor, predictor.rows(records))
     if not isinstance(answer, JobFailed):
         answer = await answer
     if isinstance(answer, JobFailed):
+        if answer.status == 500 and warnings:
+            return _beyond_training(app_state, name, answer, warnings, started)
         return _failed(app_state, name, answer, started)
+    tail = b',"warnings":[]}'
+    if warnings:
+        for warned in warnings:
+            app_state.metrics.out_of_range.labels(name, warned.input).inc()
+        tail = b',"warnings":' + orjson.dumps([w.message for w in warnings]) + b"}"
     if batched:
-        content = active.heads[name] + b'"predictions":' + answer + b"}"
+        content = active.heads[name] + b'"predictions":' + answer + tail
     else:  # the one record's answer: its list without the brackets
-        content = active.heads[name] + b'"prediction":' + answer[1:-1] + b"}"
+        content = active.heads[name] + b'"prediction":' + answer[1:-1] + tail
     response = Response(content, media_type="application/json")
     app_state.metrics.observe(name, 200, perf_counter() - started)
     return response
+
+
+def _beyond_training(app_state: Any, name: str, failure: JobFailed, warnings: list[Warned],
+                     started: float) -> Response:
+    """The model failed (or gave NaN) on records holding values outside what it was trained
+    on: a 422 naming those values, since the client can fix them; not a 500."""
+    log.info("%s; values outside the training data: %s", redact(failure.message),
+             "; ".join(w.message for w in warnings))
+    app_state.metrics.observe(name, 422, perf_counter() - started)
+    return detail([{"loc": list(w.loc), "type": "outside_training_data", "msg": (
+        f"{w.message}, and the model gave no prediction for it ({failure.message}); send a "
+        "value nearer the training data")} for w in warnings], 422)
 
 
 def _failed(app_state: Any, name: str, failure: JobFailed, started: float) -> Response:

@@ -27,6 +27,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
+    Strict,
     TypeAdapter,
     ValidationError,
     conlist,
@@ -72,33 +74,53 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+def _range(kind: str, low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{kind} between {_number(low)} and {_number(high)}"
+    if low is not None:
+        return f"{kind} >= {_number(low)}"
+    if high is not None:
+        return f"{kind} <= {_number(high)}"
+    return kind
+
+
 def allowed(spec: InputSpec) -> str:
-    """What a field accepts, in words: the allowed values or range."""
+    """What a field accepts, in words: the allowed values or declared limits."""
     if spec.type == "category":
-        text = "one of " + ", ".join(repr(v) for v in spec.values or [])
+        text = ("one of " if not spec.accepts_unknown else "usually one of ") + \
+            ", ".join(repr(v) for v in spec.values or [])
     elif spec.type == "boolean":
         text = "true or false"
+    elif spec.type == "text":
+        text = f"a text of at most {spec.max_length} characters" if spec.max_length else "a text"
     else:
         kind = "an integer" if spec.type == "integer" else "a number"
-        if spec.min is not None and spec.max is not None:
-            text = f"{kind} between {_number(spec.min)} and {_number(spec.max)}"
-        elif spec.min is not None:
-            text = f"{kind} >= {_number(spec.min)}"
-        elif spec.max is not None:
-            text = f"{kind} <= {_number(spec.max)}"
-        else:
-            text = kind
+        text = _range(kind, spec.limit_min, spec.limit_max)
     return f"{text}, or null" if spec.nullable else text
 
 
+def training_range(spec: InputSpec) -> str:
+    """The OpenAPI description's second half: where a warning starts."""
+    if spec.type in ("number", "integer") and (spec.min is not None or spec.max is not None):
+        return f" (trained on {_range('values', spec.min, spec.max)}: a warning outside)"
+    return ""
+
+
 def _annotation(spec: InputSpec) -> Any:
-    if spec.type == "category":
-        annotation: Any = Literal[tuple(spec.values or ())]
+    if spec.type == "category" and spec.accepts_unknown:
+        kinds = {type(v) for v in spec.values or ()}
+        annotation: Any = kinds.pop() if len(kinds) == 1 else str | int | float | bool
+    elif spec.type == "category":
+        annotation = Literal[tuple(spec.values or ())]
     elif spec.type == "boolean":
         annotation = bool
+    elif spec.type == "text":
+        annotation = Annotated[str, Field(max_length=spec.max_length)]
     else:
+        # strict: a number is a JSON number (never true, nor "5"); an integer a whole one
         python_type = int if spec.type == "integer" else float
-        annotation = Annotated[python_type, Field(ge=spec.min, le=spec.max)]  # None: no bound
+        annotation = Annotated[python_type, Strict(),
+                               Field(ge=spec.limit_min, le=spec.limit_max)]  # None: no bound
     return annotation | None if spec.nullable else annotation
 
 
@@ -107,14 +129,22 @@ def _model_title(name: str) -> str:
 
 
 def request_model(name: str, entry: ModelEntry) -> type[BaseModel]:
-    """One record of model `name`'s inputs, as a pydantic model (also shown in the OpenAPI)."""
+    """One record of model `name`'s inputs, as a pydantic model (also shown in the OpenAPI,
+    with the model's example record)."""
     fields: dict[str, Any] = {}
+    example = entry.example or {}
     for index, spec in enumerate(entry.inputs):
         default = None if spec.nullable else ...
+        value = example.get(spec.name)
         fields[f"f{index}"] = (_annotation(spec), Field(
-            default, alias=spec.name, description=allowed(spec),
+            default, alias=spec.name, description=allowed(spec) + training_range(spec),
+            examples=[value] if value is not None else None,
         ))
-    return create_model(_model_title(name), __config__=_CONFIG, **fields)
+    config = _CONFIG
+    if entry.example is not None:
+        record: dict[str, JsonValue] = {key: value for key, value in entry.example.items()}
+        config = ConfigDict(**_CONFIG, json_schema_extra={"examples": [record]})
+    return create_model(_model_title(name), __config__=config, **fields)
 
 
 def _outside_strings(body: bytes) -> tuple[int, int, int]:
@@ -145,6 +175,7 @@ class RequestParser:
         self.many = TypeAdapter(conlist(self.model, min_length=1,
                                         max_length=self.limits.max_records))
         self.specs = {spec.name: spec for spec in entry.inputs}
+        self.array = entry.array  # a plain list of values is one record, a list of lists many
         # a valid body has at most max_records * inputs fields; past this bound, more than
         # max_errors of them are certainly wrong (not listed one by one)
         self.max_fields = self.limits.max_records * (len(self.specs) + self.limits.max_errors)
@@ -152,13 +183,45 @@ class RequestParser:
     def parse(self, body: bytes) -> tuple[list[BaseModel], bool]:
         """Return (records, is_list); raise InvalidInput with field-level messages."""
         self._check_shape(body)
-        batched = body.lstrip()[:1] == b"["
+        start = body.lstrip()[:2]
+        batched = start[:1] == b"["
+        if self.array and batched and start[1:2] != b"{":
+            return self._parse_values(body)
         try:
             if batched:
                 return self.many.validate_json(body), True
             return [self.one.validate_json(body)], False
         except ValidationError as exc:
             raise self._refusal(exc, body, batched) from None
+
+    def _parse_values(self, body: bytes) -> tuple[list[BaseModel], bool]:
+        """A model trained on an array: `[x0, x1, ...]` (one record) or a list of them."""
+        try:
+            parsed = pydantic_core.from_json(body, allow_inf_nan=False)
+        except ValueError as exc:
+            raise InvalidInput([{"loc": ["body"], "type": "json_invalid",
+                                 "msg": f"the body is not valid JSON ({exc})"}]) from None
+        batched = bool(parsed) and all(isinstance(row, list) for row in parsed)
+        rows = parsed if batched else [parsed]
+        names = list(self.specs)
+        records = []
+        for index, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != len(names):
+                got = f"{len(row)} values" if isinstance(row, list) else repr(row)[:40]
+                loc = ["body", index] if batched else ["body"]
+                raise InvalidInput([{"loc": loc, "type": "wrong_length", "msg": (
+                    f"a record of model {self.name!r} is a list of {len(names)} numbers "
+                    f"({names[0]}..{names[-1]}) or an object of them; got {got}")}])
+            records.append(dict(zip(names, row, strict=True)))
+        if len(records) > self.limits.max_records:
+            raise _counted(len(records), self.limits.max_records)
+        try:
+            if batched:
+                return self.many.validate_python(records), True
+            return [self.one.validate_python(records[0])], False
+        except ValidationError as exc:
+            raise InvalidInput(self.describe(exc.errors(include_url=False)[
+                :self.limits.max_errors])) from None
 
     def _check_shape(self, body: bytes) -> None:
         """Count JSON objects, arrays and fields on the bytes: first with what may be inside
