@@ -363,7 +363,7 @@ def _release_of(head: Release | None) -> int:
 
 def _title(manifest: Manifest) -> str:
     source = manifest.source
-    short = (source.git_commit or "unknown")[:7]
+    short = source.commit_label() or "unknown"
     subject = source.git_subject or "(no subject)"
     forced = " (FORCED past the gate)" if manifest.forced else ""
     return f"Release v{manifest.release}: {short} {subject}{forced}"

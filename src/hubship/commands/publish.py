@@ -56,10 +56,11 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
-        from hubship.config import Settings
+        from hubship.demo import command_settings
 
-        run_publish(Settings.load(), force=force, dry_run=dry_run, assets_dir=assets_dir,
-                    console=Console())
+        console = Console()
+        run_publish(command_settings(console), force=force, dry_run=dry_run, assets_dir=assets_dir,
+                    console=console)
 
     @app.command("releases")
     def releases_command() -> None:
@@ -70,11 +71,12 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from hubship.config import Settings
+        from hubship.demo import command_settings
         from hubship.registry import Registry
         from hubship.services import start_local_hub_if_used
 
-        console, settings = Console(), Settings.load()
+        console = Console()
+        settings = command_settings(console)
         registry = Registry.from_settings(settings)
         start_local_hub_if_used(settings, console)
         table = Table(title=f"releases of {registry.repo_id}")
@@ -85,7 +87,7 @@ def register(app: typer.Typer) -> None:
             metrics = ", ".join(
                 f"{name} {e.primary_metric.name}={e.metrics[e.primary_metric.name]:.4f}"
                 for name, e in manifest.models.items()) if manifest else "-"
-            source = (manifest.source.git_commit or "-")[:7] if manifest else "-"
+            source = (manifest.source.commit_label() if manifest else None) or "-"
             note = ("FORCED" if manifest and manifest.forced else "") + (
                 f"restores {manifest.restores}" if manifest and manifest.restores else "")
             date = info.date.strftime("%Y-%m-%d %H:%M:%SZ") if info.date else "-"

@@ -16,12 +16,11 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
-        from hubship.config import Settings
-        from hubship.demo import load_demo_env
+        from hubship.demo import command_settings
         from hubship.pipeline import run_pipeline
 
         console = Console()
-        settings = load_demo_env(Settings.load(), console)
+        settings = command_settings(console)
         summary = run_pipeline(settings, force=force, console=console)
         if summary.error is not None:
             raise typer.Exit(summary.error.exit_code)
