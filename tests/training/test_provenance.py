@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hubship.bundle import Bundle
-from hubship.manifest import sha256_file
 from hubship.errors import BundleError
+from hubship.manifest import sha256_file
 from hubship.provenance import (
     created_at,
     data_hashes,

@@ -75,8 +75,8 @@ def register(app: typer.Typer) -> None:
 
         Needs BACKEND_URL for any target but none: nothing else could prove the deploy.
         With no target (none), a sha given with --sha is an error (exit 2): nothing would
-        deploy it. In GitHub Actions it writes `verify=true|false` to $GITHUB_OUTPUT: false only when
-        production is pinned to another revision, so there is nothing to verify.
+        deploy it. In GitHub Actions it writes `verify=true|false` to $GITHUB_OUTPUT: false
+        only when production is pinned to another revision, so there is nothing to verify.
         """
         from rich.console import Console
         from rich.text import Text

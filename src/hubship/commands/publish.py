@@ -43,7 +43,8 @@ def write_github_output(result: PublishResult) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("publish")
     def publish_command(
-        force: bool = typer.Option(False, "--force/--no-force", help="publish even if the gate refuses"),
+        force: bool = typer.Option(False, "--force/--no-force",
+                                   help="publish even if the gate refuses"),
         dry_run: bool = typer.Option(False, "--dry-run/--no-dry-run",
                                      help="gate and report, commit nothing"),
         assets_dir: Annotated[Path | None, typer.Option(

@@ -6,7 +6,8 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def run(
-        force: bool = typer.Option(False, "--force/--no-force", help="publish even if the gate refuses"),
+        force: bool = typer.Option(False, "--force/--no-force",
+                                   help="publish even if the gate refuses"),
     ) -> None:
         """Train, gate, publish, deploy, verify: the whole loop.
 
