@@ -46,8 +46,9 @@ def register(app: typer.Typer) -> None:
             check_verifiable(settings)
             _require_target(settings)
         trust, signing_key = Trust.for_publisher(settings)
-        result = rollback(Registry.from_settings(settings, console=console), target,
-                          console=console, trust=trust, signing_key=signing_key)
+        with console.status(f"restoring {target}…"):
+            result = rollback(Registry.from_settings(settings, console=console), target,
+                              console=console, trust=trust, signing_key=signing_key)
         write_github_output(result)
         if deploy:
             roll_out(settings, result, console)
@@ -83,8 +84,9 @@ def roll_out(settings: Settings, result: PublishResult, console: Console) -> Non
 
     from hubship.deploy import deploy_if_needed, verify_live
 
-    done = deploy_if_needed(settings, sha=result.sha, changed=result.changed,
-                            label=result.tag, commit_sha=settings.deploy_commit)
+    with console.status(f"deploying {result.tag}…"):
+        done = deploy_if_needed(settings, sha=result.sha, changed=result.changed,
+                                label=result.tag, commit_sha=settings.deploy_commit)
     if done.skipped is not None:
         console.print(Text.assemble(("deploy skipped: ", "yellow"), done.skipped.reason))
         if done.skipped.pinned_to is not None:
@@ -93,7 +95,8 @@ def roll_out(settings: Settings, result: PublishResult, console: Console) -> Non
         console.print(Text.assemble(("deploy started: ", "green"), done.result.detail))
     url = settings.backend_url
     assert url is not None  # check_verifiable: a deploy target has a BACKEND_URL
-    version = verify_live(url, result.sha, timeout=settings.verify_timeout,
-                          replicas=settings.verify_replicas)
+    with console.status(f"verifying {url} serves {result.tag}…"):
+        version = verify_live(url, result.sha, timeout=settings.verify_timeout,
+                              replicas=settings.verify_replicas)
     console.print(Text.assemble(("verified: ", "bold green"),
                                 f"{url} serves {version.get('tag')} ({result.sha})"))
