@@ -198,8 +198,9 @@ def test_demo_runs_the_loop_ships_v2_rolls_back_and_two_sigterms_stop_everything
     again = Demo(project, env)  # right after: its ports hold sockets in TIME_WAIT
     try:
         again_urls = again.wait_for_urls()
-        assert {name: port(url) for name, url in again_urls.items()} == \
-            {name: port(url) for name, url in urls.items()}
+        for name, url in urls.items():  # the usual ports stay theirs
+            if port(url) == USUAL_PORTS[name]:
+                assert port(again_urls[name]) == USUAL_PORTS[name], again_urls
         assert httpx.get(f"{again_urls['backend']}/version").json()["sha"] == v3["sha"]
         # the new backend loads v3 as it starts; the loop (training v1's models again) either
         # finds it serving v3 or, if the run got there first, reloads it: verify proves both
