@@ -159,7 +159,7 @@ def test_demo_runs_the_loop_ships_v2_rolls_back_and_two_sigterms_stop_everything
         assert v2["verified"] is True, "hubship run signs with the demo's key"
         # each section shows its own work: the gate's table under "gate", then "publish";
         # no progress bar of huggingface_hub's
-        sections = [line.strip(" ─") for line in run.stdout.splitlines() if "────" in line]
+        sections = re.findall(r"^─+ (\w+) ─+$", run.stdout, flags=re.M)
         assert sections[:5] == ["train", "gate", "publish", "deploy", "verify"], sections
         gate_part = run.stdout.split("─ gate ─", 1)[1].split("─ publish ─", 1)[0]
         assert "champion" in gate_part and "gate: passed" in gate_part
