@@ -64,7 +64,7 @@ def load_demo_env(settings: Settings, console: Console) -> Settings:
     return demo
 
 
-def command_settings(console: Console | None = None, **overrides: object) -> Settings:
+def command_settings(console: Console | None = None, /, **overrides: object) -> Settings:
     """The settings of a command run by hand: the environment, with `overrides` (its options;
     None = not given), or those of the running demo when nothing points elsewhere."""
     settings = Settings.load(**{k: v for k, v in overrides.items() if v is not None})
