@@ -108,8 +108,8 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
     console = console or Console()
     home = settings.hubship_home.resolve()
     home.mkdir(parents=True, exist_ok=True)
-    started: list[Service] = []  # each one listed before it starts, so a signal never
-    # falls between its process and the list
+    started: list[Service] = []  # each service is listed before it starts: a signal never
+    # falls between its process and this list
     # Ctrl-C or a SIGTERM, at any moment (even while training), stops everything started so
     # far. Installed explicitly: a shell starts background jobs with SIGINT ignored.
     stop_signals = _StopSignals()
@@ -170,7 +170,8 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
         console.print(f"frontend: {frontend_url}" if frontend_url else
                       "frontend: not started (see above)")
         console.print("\nchange models/train.py and run `.venv/bin/hubship run` in another "
-                      "terminal to ship a new release; Ctrl-C stops everything.")
+                      "terminal to ship a new release (`hubship releases`, `hubship rollback "
+                      "v1 --deploy` work on this demo too); Ctrl-C stops everything.")
         while True:
             time.sleep(0.5)
             for service in started:
