@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         from hubship.publish import rollback
         from hubship.registry import Registry
         from hubship.release import Trust
+        from hubship.services import start_local_hub_if_used
 
         console = Console()
         settings = command_settings(console)
@@ -46,9 +47,11 @@ def register(app: typer.Typer) -> None:
             check_verifiable(settings)
             _require_target(settings)
         trust, signing_key = Trust.for_publisher(settings)
+        registry = Registry.from_settings(settings)
+        start_local_hub_if_used(settings, console)
         with console.status(f"restoring {target}…"):
-            result = rollback(Registry.from_settings(settings, console=console), target,
-                              console=console, trust=trust, signing_key=signing_key)
+            result = rollback(registry, target, console=console, trust=trust,
+                              signing_key=signing_key)
         write_github_output(result)
         if deploy:
             roll_out(settings, result, console)
