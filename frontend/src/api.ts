@@ -20,6 +20,7 @@ export interface Version {
   commit_url: string | null;
   created_at: string;
   source_commit: string | null;
+  source_dirty: boolean | null; // trained from uncommitted changes: shown as <sha>+dirty
   verified: boolean; // its signature checked out against the backend's HUBSHIP_VERIFY_KEY
 }
 
@@ -81,6 +82,7 @@ export interface Release {
   date: string;
   title: string | null;
   source_commit: string | null;
+  source_dirty: boolean | null;
   forced: boolean;
   restores: string | null;
   metrics: Record<string, Record<string, number>>;

@@ -249,9 +249,11 @@ class Bundle:
             data = provenance.data_hashes(self.data_files, root or Path.cwd())
         except FileNotFoundError as exc:
             raise BundleError(str(exc), hint="keep the data files until save() is done") from None
+        source = self.source or provenance.git_source(root)
+        provenance.require_committed(source, root)
         return Manifest(
             created_at=provenance.created_at(),
-            source=self.source or provenance.git_source(root),
+            source=source,
             data=data,
             environment=_environment(self.entries),
             models=self.entries,

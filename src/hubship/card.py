@@ -156,8 +156,9 @@ def _model_section(name: str, entry: ModelEntry) -> list[str]:
 def _provenance(manifest: Manifest) -> list[str]:
     source = manifest.source
     lines = ["## Provenance", "",
-             f"- source commit: `{source.git_commit or 'unknown'}`"
-             + (" (uncommitted changes)" if source.git_dirty else ""),
+             f"- source commit: `{source.commit_label(None) or 'unknown'}`"
+             + (" (trained from uncommitted changes: the files may not match this commit)"
+                if source.git_dirty else ""),
              f"- subject: {source.git_subject or '-'}",
              f"- ref: {source.git_ref or '-'}; repository: {source.repository or '-'}",
              f"- run: {source.run_url or '-'}",

@@ -5,8 +5,14 @@ loop's deploy and verify against that backend (`DEPLOY_TARGET=webhook`: a hot re
 restart), prints one line per service and keeps them up until Ctrl-C, which stops everything
 it started. State lives in `$HUBSHIP_HOME` (default `.hubship/`), so a second run reuses it.
 
-While the demo runs, `hubship run` in another terminal picks up its settings from
-`$HUBSHIP_HOME/demo.env` and publishes to the same hub and backend.
+No service outlives the demo: a Ctrl-C or SIGTERM stops them all, further ones while it stops
+are counted and ignored, and each service asks the kernel for a SIGTERM when the demo dies
+(even by SIGKILL). The usual ports are reused as soon as nothing listens on them.
+
+While the demo runs, every command in another terminal (`run`, `releases`, `rollback`,
+`deploy`, `verify`) picks up its settings from `$HUBSHIP_HOME/demo.env` and works on the same
+hub and backend. The demo runs in the project folder (its `models/train.py` and `frontend/`);
+the backend is the package's app, so an installed wheel runs it too.
 
 Releases are signed and verified as in production: the demo makes a key pair once
 (`$HUBSHIP_HOME/signing/`, kept with the hub data whose releases it signed); the loop signs
@@ -32,7 +38,7 @@ from hubship.services import Service, free_port, hub_service, is_up, port_is_fre
 BACKEND_PORT = 8000
 FRONTEND_PORT = 5173
 DEMO_ENV_FILE = "demo.env"
-ROOT = Path(__file__).resolve().parents[2]
+BACKEND_APP = "hubship.serving.app:create_app"  # what `hubship serve` runs
 
 
 def _port(preferred: int) -> int:
@@ -45,7 +51,7 @@ def demo_env_path(settings: Settings) -> Path:
 
 
 def load_demo_env(settings: Settings, console: Console) -> Settings:
-    """Settings for `hubship run` aimed at a running demo, when nothing else is configured."""
+    """Settings aimed at a running demo, when nothing else is configured."""
     path = demo_env_path(settings)
     configured = settings.hf_endpoint or settings.hf_token or settings.backend_url
     if configured or not path.is_file():
@@ -56,6 +62,13 @@ def load_demo_env(settings: Settings, console: Console) -> Settings:
     console.print(f"using the running demo's hub and backend (settings from {path})",
                   markup=False)
     return demo
+
+
+def command_settings(console: Console | None = None, /, **overrides: object) -> Settings:
+    """The settings of a command run by hand: the environment, with `overrides` (its options;
+    None = not given), or those of the running demo when nothing points elsewhere."""
+    settings = Settings.load(**{k: v for k, v in overrides.items() if v is not None})
+    return load_demo_env(settings, console or Console(stderr=True))
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -78,29 +91,41 @@ def _demo_keys(home: Path, console: Console) -> tuple[Path, Path]:
     return private, private.with_suffix(".pub")
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+class _StopSignals:
+    """SIGINT/SIGTERM handler: the first signal interrupts the demo (KeyboardInterrupt), the
+    ones after it are only counted, so a second Ctrl-C never cuts the stopping short."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    def __call__(self, *_: object) -> None:
+        self.received += 1
+        if self.received == 1:
+            raise KeyboardInterrupt
 
 
 def run_demo(settings: Settings, *, console: Console | None = None) -> None:
     console = console or Console()
     home = settings.hubship_home.resolve()
     home.mkdir(parents=True, exist_ok=True)
-    started: list[Service] = []
+    started: list[Service] = []  # each service is listed before it starts: a signal never
+    # falls between its process and this list
     # Ctrl-C or a SIGTERM, at any moment (even while training), stops everything started so
     # far. Installed explicitly: a shell starts background jobs with SIGINT ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_signals = _StopSignals()
+    signal.signal(signal.SIGINT, stop_signals)
+    signal.signal(signal.SIGTERM, stop_signals)
     try:
         hub_port = _port(LOCAL_HUB_PORT)
         # the demo's hub has a token of its own, so no web page can write to it; the
         # publisher and the backend get it through HF_TOKEN, `hubship run` through demo.env
         hub_token = secrets.token_urlsafe(32)
         hub = hub_service(home / "hub", port=hub_port, token=hub_token,
-                          log_path=home / "hub.log")
+                          log_path=home / "hub.log", die_with_parent=True)
         console.print(f"starting the local hub on {hub.url} (data in {home / 'hub'})",
                       markup=False)
-        started.append(hub.start())
+        started.append(hub)
+        hub.start()
 
         admin_token = secrets.token_urlsafe(24)
         signing_key, verify_key = _demo_keys(home, console)
@@ -119,13 +144,15 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
 
         console.print("\n[bold]start the backend and the frontend[/]")
         backend = Service(
-            "backend", [sys.executable, "-m", "uvicorn", "backend.main:app", "--host",
+            "backend", [sys.executable, "-m", "uvicorn", "--factory", BACKEND_APP, "--host",
                         "127.0.0.1", "--port", str(backend_port), "--log-level", "warning"],
-            url=backend_url, health_url=f"{backend_url}/health", cwd=ROOT,
+            url=backend_url, health_url=f"{backend_url}/health",
             env={**loop_env, "HUBSHIP_SIGNING_KEY": "", "HUBSHIP_VERIFY_KEY": str(verify_key),
                  "HF_HUB_DISABLE_TELEMETRY": "1"}, log_path=home / "backend.log",
+            die_with_parent=True,
         )
-        started.append(backend.start(timeout=120))
+        started.append(backend)
+        backend.start(timeout=120)
         frontend_url = _start_frontend(backend_url, home, started, console)
         _write_private(demo_env_path(settings),
                        "".join(f"{k}={v}\n" for k, v in loop_env.items()))
@@ -143,7 +170,8 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
         console.print(f"frontend: {frontend_url}" if frontend_url else
                       "frontend: not started (see above)")
         console.print("\nchange models/train.py and run `.venv/bin/hubship run` in another "
-                      "terminal to ship a new release; Ctrl-C stops everything.")
+                      "terminal to ship a new release (`hubship releases`, `hubship rollback "
+                      "v1 --deploy` work on this demo too); Ctrl-C stops everything.")
         while True:
             time.sleep(0.5)
             for service in started:
@@ -151,8 +179,9 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
                     raise HubshipError(f"{service.name} stopped unexpectedly",
                                        hint=f"see its log in {home}")
     except KeyboardInterrupt:
-        console.print("\nstopping")
+        console.print("\nstopping (a second Ctrl-C changes nothing: every service is stopped)")
     finally:
+        stop_signals.received += 1  # from here on, a signal only counts
         for service in reversed(started):
             service.stop()
         demo_env_path(settings).unlink(missing_ok=True)
@@ -167,7 +196,7 @@ def _start_frontend(backend_url: str, home: Path, started: list[Service],
     except ImportError:
         return None
     try:
-        dist = ensure_built(ROOT / "frontend")
+        dist = ensure_built(Path.cwd() / "frontend")
     except HubshipError as exc:
         console.print(Text.assemble(("frontend not built: ", "yellow"), str(exc)))
         return None
@@ -176,7 +205,8 @@ def _start_frontend(backend_url: str, home: Path, started: list[Service],
     frontend = Service(
         "frontend", [sys.executable, "-m", "hubship", "frontend", "--host", "127.0.0.1",
                      "--port", str(port), "--backend-url", backend_url, "--dist", str(dist)],
-        url=url, log_path=home / "frontend.log",
+        url=url, log_path=home / "frontend.log", die_with_parent=True,
     )
-    started.append(frontend.start())
+    started.append(frontend)
+    frontend.start()
     return url

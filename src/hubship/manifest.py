@@ -159,6 +159,13 @@ class Source(_Strict):
     repository: str | None = None
     run_url: str | None = None
 
+    def commit_label(self, length: int | None = 7) -> str | None:
+        """The commit as people should read it: `807c12b`, or `807c12b+dirty` when the
+        release was trained from uncommitted changes (its files may not match the commit)."""
+        if self.git_commit is None:
+            return None
+        return self.git_commit[:length] + ("+dirty" if self.git_dirty else "")
+
 
 class Environment(_Strict):
     python: str

@@ -3,7 +3,9 @@
 `hubship run` calls this; the Actions workflow calls the same functions one step at a time
 (`python models/train.py`, `python scripts/upload_models.py`, `hubship deploy --if-needed`,
 `hubship verify`). It stops at the first failing step with its reason, prints a summary table,
-and appends the same table to `$GITHUB_STEP_SUMMARY` when that is set.
+and appends the same table to `$GITHUB_STEP_SUMMARY` when that is set. Each step has its own
+section: its work (a Rich status while it runs), then one line with its outcome and time; the
+gate's table shows under "gate", before the publish section starts.
 
 Before deploying, production's `/version` is read when BACKEND_URL is set: a release it serves
 already is not deployed again; an unchanged release it does not serve is deployed now (the
@@ -29,6 +31,7 @@ from hubship.errors import GateRefused, HubshipError, redact
 from hubship.github import append_summary
 
 if TYPE_CHECKING:
+    from hubship.gate import GateReport
     from hubship.release import Trust
     from hubship.signing import SigningKey
 
@@ -127,23 +130,34 @@ def run_pipeline(
 def run_step(run: PipelineRun, name: str, step: Step) -> bool:
     """Run one step, timed, and record its outcome; False when the pipeline must stop."""
     result = run.summary.steps[name]
-    run.console.rule(f"[bold]{name}")
+    run.console.rule(f"[bold]{'gate' if name == 'publish' else name}")  # the gate comes first
     started = time.monotonic()
     try:
-        outcome = step(run)
+        if name == "train":  # training shows its own status: its output lines
+            outcome = step(run)
+        else:
+            with run.console.status(f"{name}…"):
+                outcome = step(run)
     except HubshipError as exc:
         refused = isinstance(exc, GateRefused)  # the gate step carries the refusal
         result.status, result.detail = ("not run", "") if refused else ("failed", exc.message)
         run.summary.error = exc
         return False
     finally:
-        result.seconds = time.monotonic() - started
+        result.seconds = _own_seconds(run.summary, name, time.monotonic() - started)
     if isinstance(outcome, Skipped):
         result.status, result.detail = "skipped", outcome.reason
-        run.console.print(Text(f"{name} skipped: {outcome.reason}", style="yellow"))
+        run.console.print(Text(f"{name} skipped: {outcome.reason} ({result.seconds:.1f} s)",
+                               style="yellow"))
     else:
         result.status, result.detail = "ok", outcome
+        run.console.print(Text(f"{name}: {outcome} ({result.seconds:.1f} s)", style="green"))
     return True
+
+
+def _own_seconds(summary: PipelineSummary, name: str, seconds: float) -> float:
+    """A step's own time: the publish step ran the gate first, which has its own row."""
+    return seconds - summary.steps["gate"].seconds if name == "publish" else seconds
 
 
 # ---- the steps, in order ---------------------------------------------------------------------
@@ -172,12 +186,21 @@ def gate_and_publish(run: PipelineRun) -> str:
     settings, summary = run.settings, run.summary
     registry = Registry.from_settings(settings)
     start_local_hub_if_used(settings, run.console)
-    gate_step = summary.steps["gate"]
+    gate_step, started = summary.steps["gate"], time.monotonic()
+
+    def gated(report: GateReport | None) -> None:  # let through: the publish section starts
+        gate_step.seconds = time.monotonic() - started
+        verdict = ("no champion: first release" if report is None
+                   else "passed" if report.passed else "refused, FORCED past it")
+        run.console.print(Text(f"gate: {verdict} ({gate_step.seconds:.1f} s)", style="green"))
+        run.console.rule("[bold]publish")
+
     try:
         result = publish(registry, settings.assets_dir, force=run.force, console=run.console,
-                         trust=run.trust, signing_key=run.signing_key)
+                         trust=run.trust, signing_key=run.signing_key, on_gated=gated)
     except GateRefused as exc:
         gate_step.status, gate_step.detail = "failed", exc.message
+        gate_step.seconds = time.monotonic() - started
         raise
     if not result.changed:
         gate_step.status, gate_step.detail = "skipped", "models unchanged"

@@ -3,7 +3,8 @@
 In GitHub Actions the workflow's own variables win over what local git says (a CI checkout is
 often a detached merge commit): GITHUB_SHA, GITHUB_REF, GITHUB_REPOSITORY and the run URL from
 GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID.
-Nothing here fails training: without git, or outside CI, the fields stay None.
+Nothing here fails training (without git, or outside CI, the fields stay None), except a dirty
+tree in GitHub Actions (`require_committed`): a release built by CI must be exactly a commit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from hubship.errors import BundleError
 from hubship.manifest import Environment, Source, sha256_file, utcnow
 
 PACKAGES = ("scikit-learn", "numpy", "scipy", "joblib", "pandas", "pyarrow", "hubship")
@@ -67,6 +69,24 @@ def git_source(root: Path | None, env: Mapping[str, str] | None = None) -> Sourc
         git_subject=subject,
         repository=repository,
         run_url=run_url,
+    )
+
+
+def require_committed(source: Source, root: Path | None,
+                      env: Mapping[str, str] | None = None) -> None:
+    """In GitHub Actions (GITHUB_ACTIONS=true), refuse a release from a tree with uncommitted
+    changes: the release would claim a commit its files do not come from. Locally such a
+    release is allowed and marked `<sha>+dirty` everywhere it is shown."""
+    env = os.environ if env is None else env
+    if env.get("GITHUB_ACTIONS") != "true" or not source.git_dirty:
+        return
+    changed = (_git(["status", "--porcelain"], root) or "").splitlines() if root else []
+    shown = "; ".join(line.strip() for line in changed[:5]) + ("; ..." if len(changed) > 5 else "")
+    raise BundleError(
+        f"the working tree has uncommitted changes ({shown or 'see git status'}): in CI a "
+        f"release must be built from its commit ({(source.git_commit or '?')[:12]}) alone",
+        hint="commit the changes (or stop the workflow from writing into tracked files; "
+             "add generated files to .gitignore), then run again",
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,11 +81,14 @@ class _Head:
 def publish(
     registry: Registry, release_dir: Path, *, force: bool = False, dry_run: bool = False,
     console: Any = None, trust: Trust = LOCAL, signing_key: SigningKey | None = None,
+    on_gated: Callable[[GateReport | None], None] | None = None,
 ) -> PublishResult:
     """Gate and publish the release in `release_dir`; see the module doc.
 
     `trust` verifies what is read from the Hub; `signing_key` signs the commit (both from
-    `Trust.for_publisher(settings)`).
+    `Trust.for_publisher(settings)`). `on_gated` is called with the gate's report (None:
+    no champion) once the gate let the release through, before the commit (`hubship run`
+    starts its publish section there).
     """
     console = default_console(console)
     with tempfile.TemporaryDirectory(prefix="hubship-staged-") as tmp:
@@ -104,6 +108,8 @@ def publish(
                 return _unchanged(head, console, repaired=repaired)
             report, forced_because = _gate(registry, head, staged, force=force, console=console,
                                            trust=trust)
+            if on_gated is not None:
+                on_gated(report)
             number = max(_release_of(head.release), head.refs.last_release) + 1
             new = manifest.model_copy(update={"release": number,
                                               "forced": forced_because is not None,
@@ -363,7 +369,7 @@ def _release_of(head: Release | None) -> int:
 
 def _title(manifest: Manifest) -> str:
     source = manifest.source
-    short = (source.git_commit or "unknown")[:7]
+    short = source.commit_label() or "unknown"
     subject = source.git_subject or "(no subject)"
     forced = " (FORCED past the gate)" if manifest.forced else ""
     return f"Release v{manifest.release}: {short} {subject}{forced}"

@@ -7,13 +7,14 @@ the tests, which start every service on a free loopback port and stop it afterwa
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ from hubship.errors import HubshipError
 if TYPE_CHECKING:
     from hubship.config import Settings
 
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
@@ -33,7 +36,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on `port` now. Binds as uvicorn does (SO_REUSEADDR), so
+    a port whose old connections are only in TIME_WAIT (a minute after a service stopped)
+    counts as free."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -61,19 +68,23 @@ class Service:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         log_path: Path | None = None,
+        die_with_parent: bool = False,
     ) -> None:
         self.name, self.argv, self.url = name, list(argv), url
         self.health_url = health_url or url
         self.env = {**os.environ, **(env or {})}
         self.cwd, self.log_path = cwd, log_path
+        self.die_with_parent = die_with_parent
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> Service:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with _stop_signals_held(self.die_with_parent):  # never a process without its Service
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with(os.getpid()) if self.die_with_parent else None,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -114,9 +125,41 @@ class Service:
         self.stop()
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _stop_signals_held(hold: bool) -> Iterator[None]:
+    """Hold SIGINT/SIGTERM (delivered when the block ends) so a Ctrl-C cannot fall between a
+    child's fork and its Popen being kept; the child unblocks them in `_die_with`."""
+    if not hold:
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """A child's first act: unblock the stop signals, and (Linux) ask the kernel for a SIGTERM
+    when `parent` dies, however it dies (even SIGKILL), so no service outlives its demo."""
+    libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+    def setup() -> None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        if libc is not None:
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:  # the parent died before the request: go now
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    return setup
+
+
 def hub_service(
     data_dir: Path, *, port: int | None = None, token: str | None = None,
-    log_path: Path | None = None,
+    log_path: Path | None = None, die_with_parent: bool = False,
 ) -> Service:
     """The embedded hub (`hubship hub`) as a Service, not yet started."""
     port = port or free_port()
@@ -126,6 +169,7 @@ def hub_service(
     return Service(
         "hub", argv, url=url, health_url=f"{url}/api/health", log_path=log_path,
         env={"HUBSHIP_HUB_TOKEN": token} if token else None,  # not in argv: `ps` shows argv
+        die_with_parent=die_with_parent,
     )
 
 

@@ -84,11 +84,15 @@ def run_training(
                           hint="check HUBSHIP_TRAIN_COMMAND and the working directory") from None
     with process:
         assert process.stdout is not None
-        for raw in process.stdout:
-            line = redact(raw.rstrip("\n"), secrets)
-            tail.append(line)
-            if on_line is not None:
-                on_line(line)
+        try:
+            for raw in process.stdout:
+                line = redact(raw.rstrip("\n"), secrets)
+                tail.append(line)
+                if on_line is not None:
+                    on_line(line)
+        except BaseException:  # Ctrl-C or SIGTERM of the command: the training stops with it
+            process.kill()
+            raise
     if process.returncode != 0:
         shown = "\n".join(tail)
         raise TrainingError(

@@ -58,9 +58,16 @@ def test_upload_script_then_releases_and_rollback(hub_url: str, repo_id: str, tr
     assert forced.returncode == 0 and "published v2:" in forced.stdout
     assert "FORCED" in forced.stdout
 
+    no_target = _hubship("rollback", "v1", "--deploy", **env)  # refused before publishing
+    assert no_target.returncode == 2 and "DEPLOY_TARGET" in no_target.stderr
+
     rolled = _hubship("rollback", "v1", **env)
     assert rolled.returncode == 0, rolled.stderr
     assert "published v3:" in rolled.stdout and "restores v1" in rolled.stdout
+    sha = re.search(r"published v3: ([0-9a-f]{40})", rolled.stdout).group(1)
+    # production is not rolled back by this command: it ends with the command that does
+    assert rolled.stdout.rstrip().endswith(
+        f"hubship deploy --sha {sha} && hubship verify --sha {sha}")
 
     listing = _hubship("releases", **env)
     assert listing.returncode == 0, listing.stderr
@@ -125,3 +132,22 @@ def test_without_endpoint_and_token_the_embedded_hub_is_used_and_named(
     assert result.returncode == 0, result.stderr
     assert f"using the embedded local hub at http://127.0.0.1:{LOCAL_HUB_PORT}" in result.stdout
     assert "published v1:" in result.stdout
+
+
+def test_help_lists_the_loop_in_order_with_plain_flags_and_the_version() -> None:
+    top = _hubship("--help")
+    commands = re.findall(r"^  ([a-z-]+)  ", top.stdout.split("Commands:")[1], flags=re.M)
+    assert commands[:8] == ["demo", "run", "train", "publish", "deploy", "verify", "releases",
+                            "rollback"]
+    assert re.fullmatch(r"hubship \d+\.\d+\.\d+\n", _hubship("--version").stdout)
+    publish = _hubship("publish", "--help").stdout
+    assert "--force / --no-force" in publish and "<bool>" not in publish
+    assert _hubship("publish", "--dry-run", "--no-dry-run", "--help").returncode == 0
+    assert "demo.env" in _hubship("run", "--help").stdout
+    assert "2 GiB" in _hubship("hub", "--help").stdout
+
+
+def test_deploy_of_a_given_sha_with_no_target_fails_saying_how_to_set_one() -> None:
+    done = _hubship("deploy", "--sha", "f" * 40, DEPLOY_TARGET="none")
+    assert done.returncode == 2
+    assert "DEPLOY_TARGET" in done.stderr and "railway, render or webhook" in done.stderr

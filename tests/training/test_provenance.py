@@ -6,9 +6,18 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from hubship.bundle import Bundle
+from hubship.errors import BundleError
 from hubship.manifest import sha256_file
-from hubship.provenance import created_at, data_hashes, environment, git_source
+from hubship.provenance import (
+    created_at,
+    data_hashes,
+    environment,
+    git_source,
+    require_committed,
+)
 
 
 def _git(folder: Path, *args: str) -> str:
@@ -35,6 +44,21 @@ def test_git_commit_ref_subject_and_dirty_flag(tmp_path):
         ("refs/heads/main", "add rows", False)
     (repo / "data" / "rows.csv").write_text("a,b\n1,3\n")
     assert git_source(repo, env={}).git_dirty is True
+
+
+def test_a_dirty_release_is_labelled_and_refused_in_ci_only(tmp_path):
+    repo = _repo(tmp_path)
+    commit = _git(repo, "rev-parse", "HEAD")
+    require_committed(git_source(repo, env={}), repo, env={"GITHUB_ACTIONS": "true"})  # clean
+    (repo / "data" / "rows.csv").write_text("a,b\n1,3\n")
+    dirty = git_source(repo, env={})
+    assert dirty.commit_label() == f"{commit[:7]}+dirty"
+    assert dirty.commit_label(None) == f"{commit}+dirty"
+    require_committed(dirty, repo, env={})  # on a laptop: allowed, and marked
+    with pytest.raises(BundleError) as refused:
+        require_committed(dirty, repo, env={"GITHUB_ACTIONS": "true"})
+    assert "uncommitted changes" in refused.value.message
+    assert "data/rows.csv" in refused.value.message and "commit" in refused.value.hint
 
 
 def test_github_actions_variables_win(tmp_path):

@@ -34,9 +34,16 @@ def _release_sha(sha: str | None, settings: Settings) -> str:
 
 
 def _load_settings(**overrides: object) -> Settings:
-    from hubship.config import Settings
+    """The environment with the options given, or the running demo's settings (demo.env)."""
+    from hubship.demo import command_settings
 
-    return Settings.load(**{k: v for k, v in overrides.items() if v is not None})
+    return command_settings(**overrides)
+
+
+NO_TARGET_HINT = (
+    "set DEPLOY_TARGET (railway, render or webhook) and BACKEND_URL, or pass --target; "
+    "with `make demo` running, its settings are read from .hubship/demo.env"
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -52,31 +59,38 @@ def register(app: typer.Typer) -> None:
             "what runs now); default HUBSHIP_DEPLOY_COMMIT, unset = redeploy the current code",
             show_default=False)] = None,
         if_needed: Annotated[bool, typer.Option(
-            "--if-needed",
+            "--if-needed/--no-if-needed", metavar="",
             help="ask BACKEND_URL/version first: skip the deploy when production already "
             "serves the release, or is pinned to another revision (MODEL_REVISION) and the "
             "release is unchanged; fail at once when a new release could never be served "
-            "(pinned); with no answer, deploy")] = False,
+            "(pinned); with no answer, deploy", show_default=False)] = False,
         changed: Annotated[bool | None, typer.Option(
-            "--changed/--unchanged",
+            "--changed/--unchanged", metavar="",
             help="whether the publish step made a new release (for --if-needed); default "
             "HUBSHIP_RELEASE_CHANGED, unset = new", show_default=False)] = None,
     ) -> None:
-        """Start a deploy of a release on DEPLOY_TARGET (railway, render, webhook or none).
+        """Start a deploy of a release on DEPLOY_TARGET.
+
+        Targets: railway, render, webhook or none.
 
         Needs BACKEND_URL for any target but none: nothing else could prove the deploy.
-        In GitHub Actions it writes `verify=true|false` to $GITHUB_OUTPUT: false only when
-        production is pinned to another revision, so there is nothing to verify.
+        With no target (none), a sha given with --sha is an error (exit 2): nothing would
+        deploy it. In GitHub Actions it writes `verify=true|false` to $GITHUB_OUTPUT: false
+        only when production is pinned to another revision, so there is nothing to verify.
         """
         from rich.console import Console
         from rich.text import Text
 
         from hubship.deploy import check_verifiable, deploy_if_needed, trigger
+        from hubship.errors import ConfigError
         from hubship.github import append_output
 
         settings = _load_settings(deploy_target=target.value if target else None,
                                   release_changed=changed)
         check_verifiable(settings)
+        if sha and not if_needed and settings.deploy_target == "none":
+            raise ConfigError(f"no deploy target: nothing would deploy {sha} "
+                              "(DEPLOY_TARGET is none)", hint=NO_TARGET_HINT)
         release = _release_sha(sha, settings)
         commit = commit_sha or settings.deploy_commit
         console = Console()
@@ -113,7 +127,10 @@ def register(app: typer.Typer) -> None:
             "told apart by the replica /version names; default HUBSHIP_VERIFY_REPLICAS (1)",
             show_default=False)] = None,
     ) -> None:
-        """Wait until the backend's /version serves the release; fail with what it serves."""
+        """Wait until the backend serves the release (its /version).
+
+        Fails (exit 1) with what it serves instead.
+        """
         from rich.console import Console
         from rich.table import Table
         from rich.text import Text

@@ -26,7 +26,10 @@ def register(app: typer.Typer) -> None:
             "(needs package.json next to dist/)",
         )] = True,
     ) -> None:
-        """Serve the web page and forward /api/... to the backend (like the Vercel rewrite)."""
+        """Serve the web page, forwarding /api to the backend.
+
+        The local twin of the Vercel rewrite.
+        """
         import uvicorn
 
         from hubship.config import Settings

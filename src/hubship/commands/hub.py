@@ -13,6 +13,13 @@ DEFAULT_LFS_THRESHOLD_BYTES = 10 * 1000 * 1000
 DEFAULT_LFS_CHUNK_BYTES = 1024**3
 
 
+def _readable(size: int) -> str:
+    """A byte count as help shows it (2 GiB, 10 MB)."""
+    if size % 1024**3 == 0:
+        return f"{size // 1024**3} GiB"
+    return f"{size / 1000**2:g} MB"
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def hub(
@@ -27,16 +34,19 @@ def register(app: typer.Typer) -> None:
                  "(also read from HUBSHIP_HUB_TOKEN)",
         )] = None,
         max_body_bytes: Annotated[
-            int, typer.Option(min=1, help="largest request body accepted, in bytes")
+            int, typer.Option(min=1, help="largest request body accepted, in bytes",
+                              show_default=_readable(DEFAULT_MAX_BODY_BYTES))
         ] = DEFAULT_MAX_BODY_BYTES,
         user: Annotated[str, typer.Option(
             help="the user the token belongs to (whoami), and the namespace of repo ids "
                  "given without one")] = "local",
         lfs_threshold_bytes: Annotated[int, typer.Option(
-            min=0, help="files over this size upload through LFS, as on huggingface.co")
+            min=0, help="files over this size (bytes) upload through LFS, as on huggingface.co",
+            show_default=_readable(DEFAULT_LFS_THRESHOLD_BYTES))
         ] = DEFAULT_LFS_THRESHOLD_BYTES,
         lfs_chunk_bytes: Annotated[int, typer.Option(
-            min=1024, help="LFS objects over this size upload in parts of this size")
+            min=1024, help="LFS objects over this size (bytes) upload in parts of this size",
+            show_default=_readable(DEFAULT_LFS_CHUNK_BYTES))
         ] = DEFAULT_LFS_CHUNK_BYTES,
         webhook: Annotated[list[str] | None, typer.Option(
             help="URL to POST a Hub webhook to on every repo update (repeatable)")] = None,
@@ -45,7 +55,11 @@ def register(app: typer.Typer) -> None:
             help="sent in X-Webhook-Secret with every webhook (also read from "
                  "HUBSHIP_HUB_WEBHOOK_SECRET)")] = None,
     ) -> None:
-        """Run the local Hugging Face Hub-compatible server (the embedded model registry)."""
+        """Run the embedded Hub: the local model registry.
+
+        A Hugging Face Hub-compatible server (huggingface_hub talks to it as to
+        huggingface.co).
+        """
         import logging
 
         import uvicorn

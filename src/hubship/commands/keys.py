@@ -17,7 +17,10 @@ def register(app: typer.Typer) -> None:
             "--out", help="private key file to write; the public key goes beside it (.pub)",
         )] = Path("hubship-signing.pem"),
     ) -> None:
-        """Write a new ECDSA P-256 key pair for signing releases, and say where each half goes."""
+        """Write a new key pair for signing releases.
+
+        An ECDSA P-256 pair; the command says where each half goes.
+        """
         from rich.console import Console
 
         from hubship.errors import HubshipError
@@ -50,8 +53,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("check-keys")
     def check_keys() -> None:
-        """Check HUBSHIP_SIGNING_KEY and HUBSHIP_VERIFY_KEY (format, curve, one pair); exit 2
-        when one is wrong. The workflow runs this before training."""
+        """Check the signing and verify keys (exit 2 when wrong).
+
+        HUBSHIP_SIGNING_KEY and HUBSHIP_VERIFY_KEY: format, curve, one pair. The workflow
+        runs this before training.
+        """
         from rich.console import Console
 
         from hubship.config import Settings

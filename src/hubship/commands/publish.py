@@ -1,4 +1,4 @@
-"""`hubship publish`, `hubship releases`, `hubship rollback`."""
+"""`hubship publish` and `hubship releases`."""
 
 from __future__ import annotations
 
@@ -43,30 +43,41 @@ def write_github_output(result: PublishResult) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("publish")
     def publish_command(
-        force: bool = typer.Option(False, "--force", help="publish even if the gate refuses"),
-        dry_run: bool = typer.Option(False, "--dry-run", help="gate and report, commit nothing"),
+        force: bool = typer.Option(False, "--force/--no-force",
+                                   help="publish even if the gate refuses"),
+        dry_run: bool = typer.Option(False, "--dry-run/--no-dry-run",
+                                     help="gate and report, commit nothing"),
         assets_dir: Annotated[Path | None, typer.Option(
             "--assets-dir", help="the release directory (default: HUBSHIP_ASSETS_DIR)")] = None,
     ) -> None:
-        """Gate the trained release against production and publish it as one tagged commit."""
+        """Gate the trained release and publish it as one tagged commit.
+
+        The gate compares it with the release on main (the champion); a refused release
+        publishes nothing unless --force.
+        """
         from rich.console import Console
 
-        from hubship.config import Settings
+        from hubship.demo import command_settings
 
-        run_publish(Settings.load(), force=force, dry_run=dry_run, assets_dir=assets_dir,
-                    console=Console())
+        console = Console()
+        run_publish(command_settings(console), force=force, dry_run=dry_run, assets_dir=assets_dir,
+                    console=console)
 
     @app.command("releases")
     def releases_command() -> None:
-        """List the releases: tag, sha, date, primary metrics, source commit."""
+        """List the releases: tag, sha, date, metrics, source commit.
+
+        A release trained from uncommitted changes shows its commit as `<sha>+dirty`.
+        """
         from rich.console import Console
         from rich.table import Table
 
-        from hubship.config import Settings
+        from hubship.demo import command_settings
         from hubship.registry import Registry
         from hubship.services import start_local_hub_if_used
 
-        console, settings = Console(), Settings.load()
+        console = Console()
+        settings = command_settings(console)
         registry = Registry.from_settings(settings)
         start_local_hub_if_used(settings, console)
         table = Table(title=f"releases of {registry.repo_id}")
@@ -77,31 +88,9 @@ def register(app: typer.Typer) -> None:
             metrics = ", ".join(
                 f"{name} {e.primary_metric.name}={e.metrics[e.primary_metric.name]:.4f}"
                 for name, e in manifest.models.items()) if manifest else "-"
-            source = (manifest.source.git_commit or "-")[:7] if manifest else "-"
+            source = (manifest.source.commit_label() if manifest else None) or "-"
             note = ("FORCED" if manifest and manifest.forced else "") + (
                 f"restores {manifest.restores}" if manifest and manifest.restores else "")
             date = info.date.strftime("%Y-%m-%d %H:%M:%SZ") if info.date else "-"
             table.add_row(info.tag, info.sha[:12], date, metrics, source, note)
         console.print(table)
-
-    @app.command("rollback")
-    def rollback_command(
-        target: str = typer.Argument(..., help="the release to restore: a tag (v3) or a sha"),
-    ) -> None:
-        """Restore an older release as a new commit on main, tagged as the next release."""
-        from rich.console import Console
-
-        from hubship.config import Settings
-        from hubship.publish import rollback
-        from hubship.registry import Registry
-        from hubship.release import Trust
-        from hubship.services import start_local_hub_if_used
-
-        console = Console()
-        settings = Settings.load()
-        trust, signing_key = Trust.for_publisher(settings)
-        registry = Registry.from_settings(settings)
-        start_local_hub_if_used(settings, console)
-        result = rollback(registry, target, console=console, trust=trust,
-                          signing_key=signing_key)
-        write_github_output(result)

@@ -9,7 +9,11 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 in a container)"),
         port: int = typer.Option(8000, envvar="PORT", help="port to listen on"),
     ) -> None:
-        """Run the backend: serve the release MODEL_REVISION names (one uvicorn worker)."""
+        """Run the backend (the release MODEL_REVISION names).
+
+        One uvicorn worker: `hubship.serving.app:create_app`, the app backend/main.py
+        also serves.
+        """
         import uvicorn
 
         uvicorn.run("hubship.serving.app:create_app", factory=True, host=host, port=port,

@@ -77,5 +77,5 @@ def trigger(
     elif previous:
         detail = f"the backend reloaded {previous[:12]} -> {sha[:12]}"
     else:
-        detail = f"the backend loaded {sha[:12]} (it was serving no release)"
+        detail = f"the backend loaded {sha[:12]}, its first release (it served none before)"
     return DeployResult("webhook", sha, True, detail, None)

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from hubship import __version__
 from hubship.config import Settings
@@ -102,7 +103,9 @@ def create_app(settings: Settings | None = None, *, hf_api: HfApi | None = None
         await reloader.stop()
         await engine.stop()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files in the fastapi-offline package
+    # (under /static-offline-docs), so they work with no internet, as production networks are
+    app = FastAPIOffline(
         title="hubship backend", version=__version__, lifespan=lifespan,
         description="Serves the scikit-learn models of one Hub release; see /version.",
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import sys
 from typing import Any, BinaryIO
@@ -68,6 +69,12 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
 
 
 def main() -> None:
+    # The backend stops this process by closing its stdin (and kills it if it must). A SIGINT
+    # or SIGTERM sent to the backend's whole process group (a Ctrl-C, a service manager, the
+    # demo stopping) would kill it first and make the backend log a worker crash during an
+    # orderly shutdown; without a backend, stdin ends and so does this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the pipe
     serve(sys.stdin.buffer, outbox)

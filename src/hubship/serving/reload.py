@@ -31,7 +31,7 @@ from tenacity import (
 )
 
 from hubship.config import Settings
-from hubship.errors import HubshipError, HubUnreachableError
+from hubship.errors import HubshipError, HubUnreachableError, RepoNotFound, RevisionNotFound
 from hubship.hub_client import SHA_RE, HubClient
 from hubship.loader import find_tag, load_from_hub, load_release
 from hubship.serving.engine import InferenceEngine
@@ -162,6 +162,8 @@ class Reloader:
                 self.state.reason = self._reason(exc)
                 if retry:
                     log.warning("retry failed: %s", self.state.reason)
+                elif isinstance(exc, RepoNotFound | RevisionNotFound):  # before the first
+                    log.warning("not ready: %s", self.state.reason)  # publish: expected
                 else:
                     log.error("not ready: %s", self.state.reason)
                 return self.state.reason

@@ -55,6 +55,7 @@ async def version(request: Request, state: StateDep) -> Response:
         if model_set.sha else None,
         "created_at": zulu(model_set.manifest.created_at),
         "source_commit": model_set.manifest.source.git_commit,
+        "source_dirty": model_set.manifest.source.git_dirty,  # uncommitted changes trained
         "verified": model_set.verified,  # signature checked against HUBSHIP_VERIFY_KEY
         "replica": replica_id(),  # which of several replicas answered (verify --replicas)
     }

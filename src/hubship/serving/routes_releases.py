@@ -132,7 +132,8 @@ class ReleaseHistory:
         return {
             "release": manifest.release or number, "tag": tag, "sha": sha, "date": date,
             "title": title or manifest.source.git_subject, "source_commit":
-            manifest.source.git_commit, "forced": manifest.forced, "restores": manifest.restores,
+            manifest.source.git_commit, "source_dirty": manifest.source.git_dirty,
+            "forced": manifest.forced, "restores": manifest.restores,
             "metrics": {name: entry.metrics for name, entry in manifest.models.items()},
             "primary": {name: {"name": entry.primary_metric.name,
                                "value": entry.metrics[entry.primary_metric.name],
