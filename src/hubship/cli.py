@@ -2,7 +2,8 @@
 
 Each command lives in `hubship.commands.<topic>` and exposes `register(app)`; this module
 finds them all, so adding a command never touches this file. Command modules import heavy
-libraries inside the command function, so `hubship hub` starts fast.
+libraries inside the command function, so `hubship hub` starts fast; Rich too is imported
+only when a command prints with it (or fails).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import pkgutil
 import sys
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from hubship import commands
 from hubship.errors import HubshipError, redact
@@ -25,7 +24,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
 
 for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
     importlib.import_module(f"{commands.__name__}.{_info.name}").register(app)
@@ -44,12 +42,16 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="hubship")
     except HubshipError as exc:
+        from rich.console import Console
+        from rich.text import Text
+
         from hubship.config import Settings
 
         try:
             secrets = Settings.load().secrets()
         except HubshipError:  # the settings themselves may be what is wrong
             secrets = []
+        err_console = Console(stderr=True)
         err_console.print(Text.assemble(("error: ", "bold red"), redact(exc.message, secrets)),
                           highlight=False)
         if exc.hint:

@@ -10,7 +10,7 @@ exit code 1, as the interpreter would. Warnings logged with no handler set up re
 Python's last-resort handler prints them in a subprocess.
 
 Tests of the real process (signals, the interpreter's start, `python -m hubship` itself) keep
-using subprocesses: `tests/publish/test_cli.py`, `tests/e2e`, `tests/training/test_train_command.py`.
+using subprocesses: tests/publish/test_cli.py, tests/e2e, tests/training/test_train_command.py.
 """
 
 from __future__ import annotations
@@ -57,10 +57,8 @@ def run_hubship(*args: str, env: dict[str, str | None] | None = None,
         stack.enter_context(mock.patch.dict(os.environ, environ, clear=True))
         if cwd is not None:
             stack.enter_context(contextlib.chdir(cwd))
-        from hubship import cli  # under this environment, as `python -m hubship` imports it
+        from hubship import cli
 
-        # the error console is made at import: give it the width a fresh process would
-        stack.enter_context(mock.patch.object(cli.err_console, "_width", WIDTH))
         stack.enter_context(contextlib.redirect_stdout(stdout))
         stack.enter_context(contextlib.redirect_stderr(stderr))
         stack.enter_context(_last_resort_logging(stderr))
