@@ -3,7 +3,8 @@
 Each command lives in `hubship.commands.<topic>` and exposes `register(app)`; this module
 finds them all, so adding a command never touches this file (help lists the commands of the
 loop in its order, then any others). Command modules import heavy libraries inside the command
-function, so `hubship hub` starts fast.
+function, so `hubship hub` starts fast; Rich too is imported only when a command prints with it
+(or fails).
 
 Help is click's plain layout (`rich_markup_mode=None`): flags read `--force / --no-force`, never
 `<bool>`, and paragraphs wrap to the terminal.
@@ -16,8 +17,6 @@ import pkgutil
 import sys
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from hubship import commands
 from hubship.errors import HubshipError, redact
@@ -33,7 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-err_console = Console(stderr=True)
 
 for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
     importlib.import_module(f"{commands.__name__}.{_info.name}").register(app)
@@ -77,12 +75,16 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="hubship")
     except HubshipError as exc:
+        from rich.console import Console
+        from rich.text import Text
+
         from hubship.config import Settings
 
         try:
             secrets = Settings.load().secrets()
         except HubshipError:  # the settings themselves may be what is wrong
             secrets = []
+        err_console = Console(stderr=True)
         err_console.print(Text.assemble(("error: ", "bold red"), redact(exc.message, secrets)),
                           highlight=False)
         if exc.hint:

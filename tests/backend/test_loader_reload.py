@@ -18,8 +18,11 @@ from tests.support.backend import ADMIN_TOKEN, serving, wait_for
 
 
 def hub_settings(endpoint: str, repo_id: str, home: Path, **extra) -> Settings:
+    """The model predicts in a thread (HUBSHIP_INFERENCE_WORKERS=0): these tests check what is
+    loaded; inference processes across reloads are test_backend_e2e's and the engine's tests'."""
     return Settings(hf_endpoint=endpoint, hf_repo_id=repo_id, hubship_home=home,
-                    HUBSHIP_ASSETS_DIR=home / "no-assets", **extra)
+                    HUBSHIP_ASSETS_DIR=home / "no-assets",
+                    **{"HUBSHIP_INFERENCE_WORKERS": "0", **extra})
 
 
 def test_a_missing_revision_is_a_configuration_error(hf_api, hub_url, repo_id, published,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import httpx2
+import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
@@ -15,6 +16,13 @@ from hubship.errors import HubUnreachableError
 from hubship.hub_client import BACKEND_HINTS, hub_error
 from hubship.serving.app import create_app
 from tests.support.backend import ADMIN_TOKEN, serving, wait_for
+
+
+@pytest.fixture(autouse=True)
+def _model_in_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HUBSHIP_INFERENCE_WORKERS=0 for the Settings made here: these tests read /releases, not
+    the engine, so no inference process is started per app."""
+    monkeypatch.setenv("HUBSHIP_INFERENCE_WORKERS", "0")
 
 
 def _http_error(status: int) -> HfHubHTTPError:

@@ -36,7 +36,8 @@ def client(real_releases, tmp_path: Path):
     settings = Settings(hf_endpoint=f"http://127.0.0.1:{free_port()}",
                         hf_repo_id="team/penguins", hubship_home=tmp_path / "home",
                         HUBSHIP_ASSETS_DIR=real_releases[2].files, HUBSHIP_MAX_RECORDS=5,
-                        HUBSHIP_MAX_ERRORS=3)
+                        HUBSHIP_MAX_ERRORS=3,
+                        HUBSHIP_INFERENCE_WORKERS="0")  # limits, not the engine: a thread
     with serving(create_app(settings)) as test_client:
         yield test_client
 

@@ -35,8 +35,11 @@ def offline_settings(tmp_path: Path, assets: Path, **extra) -> Settings:
 
 @pytest.fixture
 def client(tmp_path: Path, assets: Path):
+    # the model in a thread, not an inference process: these tests check routes, not the
+    # engine (tests/backend/test_inference_engine.py and the end-to-end tests use processes)
     settings = offline_settings(tmp_path, assets, admin_token=ADMIN_TOKEN,
-                                hf_webhook_secret="hook-secret", HUBSHIP_MAX_BODY_BYTES=2000)
+                                hf_webhook_secret="hook-secret", HUBSHIP_MAX_BODY_BYTES=2000,
+                                HUBSHIP_INFERENCE_WORKERS="0")
     with serving(create_app(settings)) as test_client:
         yield test_client
 

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
-import sys
 
 import pytest
 from test_deploy_railway import COMMIT, ENVIRONMENT, SERVICE, TOKEN, railway_like
 
+from tests.support.cli import run_hubship
 from tests.support.standin import Reply, StandIn, assert_no_secret
 
 HUB_SHA = "fedcba9876543210fedcba9876543210fedcba98"
 
 
 def hubship(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hubship", *args], env={**os.environ, **env, "COLUMNS": "200"},
-        capture_output=True, text=True, timeout=60,
-    )
+    """`hubship ARGS` in this test's process (tests.support.cli): what it prints, its exit
+    code."""
+    return run_hubship(*args, env=env)
 
 
 def railway_env(standin: StandIn, token: str = TOKEN) -> dict[str, str]:

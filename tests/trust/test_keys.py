@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 
 from hubship.signing import parse_signing_key, parse_verify_key
-from tests.support.trust import hubship_cli
+from tests.support.cli import run_hubship as hubship_cli  # in process: output and exit codes
 
 
 def test_keygen_writes_a_private_key_only_its_owner_reads_and_says_where_each_half_goes(

@@ -4,19 +4,17 @@ embedded local hub is the default only off CI and only when no repo is named."""
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
 from hubship.config import Settings
 from hubship.errors import ConfigError
+from tests.support.cli import run_hubship
 
 
 def _hubship(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "hubship", *args], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "200", **env}, timeout=60)
+    """`hubship ARGS` in this test's process (tests.support.cli)."""
+    return run_hubship(*args, env=dict(env))
 
 
 def test_a_malformed_variable_names_itself_and_exits_2():
