@@ -56,7 +56,9 @@ InputType = Literal["number", "integer", "category", "boolean"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # the backend's answers include these models (/models/{name}): every field is sent
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_serialization_defaults_required=True)
 
 
 class FileRef(_Strict):
