@@ -124,7 +124,7 @@ def _throughput(servers: dict, kind: str, models: list[str], connections: list[i
                 service = server["service"]
                 url = service.url + server["route"].format(model=model)
                 harness.wrk(url, count, 2, work / "warm.lua", body)
-                batches = name.startswith("hubship") and name != "hubship-before"
+                batches = name.startswith("hubship")  # a baseline without the metric: 0
                 before = _batch_stats(service.url) if batches else None
                 row = {"kind": kind, "model": model, "connections": count, "server": name,
                        **harness.wrk(url, count, duration, work / "run.lua", body,
@@ -344,7 +344,7 @@ def _report(results: dict) -> None:
     for server in ("hubship", "floor", "hubship-before", "fastapi", "hubship-thread"):
         run = runs.get(("light", "species", 64, server))
         if run:
-            per_call = run.get("mean_batch", 1.0)
+            per_call = run.get("mean_batch") or 1.0
             overhead[server] = run["cpu_ms"] - model_ms_per_request(light, per_call)
             print(f"  HTTP + framework CPU per request ({server}, light, c=64): "
                   f"{overhead[server]:.3f} ms (total {run['cpu_ms']:.3f}, model at "
