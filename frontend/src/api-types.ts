@@ -320,6 +320,20 @@ export interface components {
             primary_metric: components["schemas"]["PrimaryMetric"];
         };
         /**
+         * NotReady
+         * @description Not ready (503): why, and what the backend does about it.
+         */
+        NotReady: {
+            /**
+             * Ready
+             * @default false
+             * @constant
+             */
+            ready: false;
+            /** Reason */
+            reason: string;
+        };
+        /**
          * OnePrediction
          * @description The answer to one record (an object).
          */
@@ -384,23 +398,21 @@ export interface components {
             higher_is_better: boolean;
         };
         /**
-         * Readiness
-         * @description 200 with the sha once a release is loaded and an inference worker runs, else 503 with
-         *     the reason.
+         * Ready
+         * @description A release is loaded and an inference worker runs (200).
          */
-        Readiness: {
-            /** Ready */
-            ready: boolean;
+        Ready: {
+            /**
+             * Ready
+             * @default true
+             * @constant
+             */
+            ready: true;
             /**
              * Sha
              * @description the served release (null: bundled)
              */
             sha: string | null;
-            /**
-             * Reason
-             * @description why not ready, and what the backend does
-             */
-            reason: string | null;
         };
         /** Regression */
         Regression: {
@@ -677,7 +689,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Readiness"];
+                    "application/json": components["schemas"]["Ready"];
                 };
             };
             /** @description no release loaded, with the reason */
@@ -686,7 +698,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Readiness"];
+                    "application/json": components["schemas"]["NotReady"];
                 };
             };
         };

@@ -6,7 +6,7 @@ import type { components } from "./api-types";
 // The backend's answers, generated from its OpenAPI document (api-types.ts): never re-declared here.
 type Answers = components["schemas"];
 export type Scalar = string | number | boolean;
-export type Ready = Answers["Readiness"];
+export type Ready = Answers["Ready"] | Answers["NotReady"];
 export type Version = Answers["VersionInfo"]; // sha null: the bundled fallback, no Hub commit
 export type PrimaryMetric = Answers["PrimaryMetric"];
 export type InputSpec = Answers["InputSpec"];
@@ -81,7 +81,7 @@ export async function getReady(): Promise<Ready> {
     if (err instanceof ApiError && err.status === 503) {
       const body = err.detail as { reason?: string } | string | null;
       const reason = typeof body === "string" ? body : body?.reason;
-      return { ready: false, sha: null, reason: reason ?? "the backend is starting" };
+      return { ready: false, reason: reason ?? "the backend is starting" };
     }
     throw err;
   }

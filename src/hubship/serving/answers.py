@@ -43,13 +43,18 @@ class Health(Answer):
     status: Literal["ok"] = "ok"
 
 
-class Readiness(Answer):
-    """200 with the sha once a release is loaded and an inference worker runs, else 503 with
-    the reason."""
+class Ready(Answer):
+    """A release is loaded and an inference worker runs (200)."""
 
-    ready: bool
-    sha: str | None = Field(None, description="the served release (null: bundled)")
-    reason: str | None = Field(None, description="why not ready, and what the backend does")
+    ready: Literal[True] = True
+    sha: str | None = Field(description="the served release (null: bundled)")
+
+
+class NotReady(Answer):
+    """Not ready (503): why, and what the backend does about it."""
+
+    ready: Literal[False] = False
+    reason: str
 
 
 class VersionInfo(Answer):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from hubship.serving.answers import Health, Readiness, VersionInfo, zulu
-from hubship.serving.replicas import replica_id
+from hubship.serving.answers import Health, NotReady, Ready, VersionInfo, zulu
 from hubship.serving.responses import detail, model_response, refusal
 from hubship.serving.state import StateDep
 
@@ -19,18 +18,18 @@ async def health() -> Health:
     return Health()
 
 
-@router.get("/ready", response_model=Readiness, responses={
-    503: refusal("no release loaded, with the reason", Readiness)})
-async def ready(request: Request, state: StateDep) -> Readiness | Response:
+@router.get("/ready", response_model=Ready, responses={
+    503: refusal("no release loaded, with the reason", NotReady)})
+async def ready(request: Request, state: StateDep) -> Ready | Response:
     """200 once a release is loaded and an inference worker runs; 503 with the reason and
     what the backend does about it."""
     active = state.active
     if active is None:
-        return model_response(Readiness(ready=False, reason=state.reason), 503)
+        return model_response(NotReady(reason=state.reason), 503)
     if not request.app.state.engine.alive:
-        return model_response(Readiness(ready=False, reason="no inference worker is running; "
-                                        "restarting it (see the log)"), 503)
-    return Readiness(ready=True, sha=active.sha)
+        return model_response(NotReady(reason="no inference worker is running; restarting it "
+                                       "(see the log)"), 503)
+    return Ready(sha=active.sha)
 
 
 @router.get("/version", response_model=VersionInfo,
