@@ -8,7 +8,14 @@ import pytest
 from hubship.config import Settings
 from hubship.deploy import trigger
 from hubship.errors import ConfigError, DeployError
-from tests.support.standin import FAST_RETRY, Reply, Request, StandIn, assert_no_secret, version_answer
+from tests.support.standin import (
+    FAST_RETRY,
+    Reply,
+    Request,
+    StandIn,
+    assert_no_secret,
+    version_answer,
+)
 
 ADMIN = "admin-token-3c9d1e"
 OLD, NEW, NEWER = "a" * 40, "b" * 40, "c" * 40

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.standin import version_answer
-
 from hubship.deploy import no_deploy_needed, pinned_revision
 from hubship.errors import DeployError
 from hubship.serving.answers import VersionInfo
+from tests.support.standin import version_answer
 
 SHA = "b" * 40
 
