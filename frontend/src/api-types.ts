@@ -56,8 +56,8 @@ export interface paths {
         };
         /**
          * Version
-         * @description The release being served: commit sha, tag, release number, where it came from, and
-         *     whether its signature was verified.
+         * @description The release being served: commit sha, tag, release number, where it came from,
+         *     whether its signature was verified, and which replica answers.
          */
         get: operations["version_version_get"];
         put?: never;
@@ -552,6 +552,11 @@ export interface components {
              * @default false
              */
             verified: boolean;
+            /**
+             * Replica
+             * @description which replica answered (verify --replicas); null from a backend older than replica ids
+             */
+            replica: string | null;
         };
         /** WebhookAnswer */
         WebhookAnswer: {

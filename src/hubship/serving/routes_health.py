@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hubship.serving.answers import Health, NotReady, Ready, VersionInfo, zulu
+from hubship.serving.replicas import replica_id
 from hubship.serving.responses import detail, model_response, refusal
 from hubship.serving.state import StateDep
 
