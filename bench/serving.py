@@ -1,6 +1,7 @@
 """Predict throughput, latency and CPU: hubship beside LitServe and hand-written references.
 
     .venv/bin/python bench/serving.py [--duration 10] [--baseline REV] [--models species]
+        [--servers hubship hubship-before ...] [--throughput-only]
 
 Trains the real penguin release (`models/train.py`) and a light copy (small scaler + linear
 models, so the serving overhead shows), publishes both on an embedded hub (v1 real, v2 light),
@@ -43,7 +44,8 @@ ADMIN = "bench-admin-token"
 REPO = "bench/penguins"
 
 
-def _servers(work: Path, hub_url: str, kind: str, assets: Path, baseline: Path | None) -> dict:
+def _servers(work: Path, hub_url: str, kind: str, assets: Path, baseline: Path | None,
+             only: list[str] | None) -> dict:
     from hubship.services import Service, free_port
 
     revision = "v1" if kind == "real" else "v2"
@@ -75,6 +77,8 @@ def _servers(work: Path, hub_url: str, kind: str, assets: Path, baseline: Path |
                                    "/models/{model}/predict")
     servers = {}
     for name, (argv, cwd, env, health, route) in specs.items():
+        if only and name not in only:
+            continue
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         argv = [*argv, str(port)] if "litserve" in name else [*argv, "--port", str(port)]
@@ -120,7 +124,7 @@ def _throughput(servers: dict, kind: str, models: list[str], connections: list[i
                 service = server["service"]
                 url = service.url + server["route"].format(model=model)
                 harness.wrk(url, count, 2, work / "warm.lua", body)
-                batches = name.startswith("hubship") and name != "hubship-before"
+                batches = name.startswith("hubship")  # a baseline without the metric: 0
                 before = _batch_stats(service.url) if batches else None
                 row = {"kind": kind, "model": model, "connections": count, "server": name,
                        **harness.wrk(url, count, duration, work / "run.lua", body,
@@ -251,9 +255,15 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["species"], choices=list(RECORDS))
     parser.add_argument("--baseline", metavar="REV",
                         help="also run hubship at this git revision (e.g. before the engine)")
+    parser.add_argument("--servers", nargs="+", metavar="NAME",
+                        help="run only these servers (default: all), e.g. a quick before/after: "
+                        "--baseline main --servers hubship hubship-before")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="skip /health under load, reloads and cold starts")
     args = parser.parse_args()
     harness.ensure_wrk()
-    harness.litserve_python()
+    if not args.servers or any("litserve" in name for name in args.servers):
+        harness.litserve_python()
     load_at_start = os.getloadavg()
 
     from hubship.services import hub_service
@@ -274,12 +284,12 @@ def main() -> None:
             for kind, assets in kinds.items():
                 results[f"in_process_{kind}"] = _in_process(assets)
                 print(f"in process ({kind}): {results[f'in_process_{kind}']}", flush=True)
-                servers = _servers(work, hub.url, kind, assets, baseline)
+                servers = _servers(work, hub.url, kind, assets, baseline, args.servers)
                 try:
                     _check_same_answers(servers, args.models)
                     results["runs"] += _throughput(servers, kind, args.models,
                                                    args.connections, args.duration, work)
-                    if kind == "light":
+                    if kind == "light" and "floor" in servers:
                         floor = servers["floor"]["service"]
                         results["floor_echo"] = harness.wrk(
                             floor.url + "/echo/species", 64, args.duration, work / "echo.lua",
@@ -287,7 +297,7 @@ def main() -> None:
                         print(f"floor without the model (echo), c=64: "
                               f"{results['floor_echo']['cpu_ms']:.3f} ms CPU per request, "
                               f"{results['floor_echo']['rps']:.0f} req/s", flush=True)
-                    if kind == "real":
+                    if kind == "real" and not args.throughput_only:
                         names = [n for n in ("hubship", "hubship-thread", "hubship-before",
                                              "litserve-batch", "floor") if n in servers]
                         results["health_p99_ms"] = _health_under_load(
@@ -334,7 +344,7 @@ def _report(results: dict) -> None:
     for server in ("hubship", "floor", "hubship-before", "fastapi", "hubship-thread"):
         run = runs.get(("light", "species", 64, server))
         if run:
-            per_call = run.get("mean_batch", 1.0)
+            per_call = run.get("mean_batch") or 1.0
             overhead[server] = run["cpu_ms"] - model_ms_per_request(light, per_call)
             print(f"  HTTP + framework CPU per request ({server}, light, c=64): "
                   f"{overhead[server]:.3f} ms (total {run['cpu_ms']:.3f}, model at "

@@ -1,93 +1,21 @@
 // Typed client for the backend API (docs/api.md). Every call goes to the page's own origin
 // under /api; the Vercel rewrite or `hubship frontend` forwards it to the backend.
 
+import type { components } from "./api-types";
+
+// The backend's answers, generated from its OpenAPI document (api-types.ts): never re-declared here.
+type Answers = components["schemas"];
 export type Scalar = string | number | boolean;
-
-export interface Ready {
-  ready: boolean;
-  sha?: string;
-  reason?: string;
-}
-
-export interface Version {
-  sha: string | null; // null for the bundled fallback: it is no Hub commit
-  tag: string | null;
-  release: number | null;
-  source: "hub" | "cache" | "bundled";
-  loaded_at: string;
-  revision: string;
-  repo_id: string;
-  commit_url: string | null;
-  created_at: string;
-  source_commit: string | null;
-  source_dirty: boolean | null; // trained from uncommitted changes: shown as <sha>+dirty
-  verified: boolean; // its signature checked out against the backend's HUBSHIP_VERIFY_KEY
-}
-
-export interface PrimaryMetric {
-  name: string;
-  higher_is_better: boolean;
-  tolerance: number;
-}
-
-export interface InputSpec {
-  name: string;
-  type: "number" | "integer" | "category" | "boolean" | "text";
-  nullable: boolean;
-  min: number | null; // the training range: outside it, a prediction with a warning
-  max: number | null;
-  values: Scalar[] | null;
-  limit_min?: number | null; // declared hard limits (hubship/2)
-  limit_max?: number | null;
-  accepts_unknown?: boolean;
-  max_length?: number | null;
-}
-
-export interface ModelSummary {
-  name: string;
-  task: "classification" | "regression";
-  estimator: string;
-  metrics: Record<string, number>;
-  primary_metric: PrimaryMetric;
-}
-
-export interface ModelDetail extends ModelSummary {
-  inputs: InputSpec[];
-  output: { target: string; classes: Scalar[] | null; unit: string | null };
-  example?: Record<string, Scalar | null> | null; // training medians and modes (hubship/2)
-}
-
-export type Prediction =
-  | { label: Scalar; probabilities?: Record<string, number> | null }
-  | { value: number; unit: string | null };
-
-export interface PredictAnswer {
-  model: string;
-  sha: string;
-  release: number | null;
-  prediction: Prediction;
-  warnings?: string[]; // values outside what the model was trained on
-}
-
-export interface FieldError {
-  loc: (string | number)[];
-  msg: string;
-  type?: string;
-}
-
-export interface Release {
-  release: number | null;
-  tag: string | null;
-  sha: string;
-  date: string;
-  title: string | null;
-  source_commit: string | null;
-  source_dirty: boolean | null;
-  forced: boolean;
-  restores: string | null;
-  metrics: Record<string, Record<string, number>>;
-  primary: Record<string, { name: string; value: number; higher_is_better: boolean }>;
-}
+export type Ready = Answers["Ready"] | Answers["NotReady"];
+export type Version = Answers["VersionInfo"]; // sha null: the bundled fallback, no Hub commit
+export type PrimaryMetric = Answers["PrimaryMetric"];
+export type InputSpec = Answers["InputSpec"];
+export type ModelSummary = Answers["ModelSummary"];
+export type ModelDetail = Answers["ModelDetail"];
+export type Prediction = Answers["Classification"] | Answers["Regression"];
+export type PredictAnswer = Answers["OnePrediction"];
+export type FieldError = Answers["FieldError"];
+export type Release = Answers["ReleaseRow"];
 
 /** An answer that was not 2xx: the status and the backend's `detail`, when it sent one. */
 export class ApiError extends Error {

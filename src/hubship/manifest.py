@@ -63,7 +63,9 @@ DEFAULT_MAX_TEXT = 10_000  # characters of a text input, unless Bundle.add says 
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # the backend's answers include these models (/models/{name}): every field is sent
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_serialization_defaults_required=True)
 
 
 class FileRef(_Strict):

@@ -255,7 +255,7 @@ def verify(run: PipelineRun) -> str | Skipped:
     version = verify_live(settings.backend_url, summary.sha, timeout=settings.verify_timeout,
                           replicas=settings.verify_replicas)
     summary.verified = True
-    return f"{settings.backend_url} serves {version.get('tag')} ({summary.sha[:12]})"
+    return f"{settings.backend_url} serves {version.tag} ({summary.sha[:12]})"
 
 
 # the gate runs inside publish (a lost race re-gates), so it has no entry of its own

@@ -1,6 +1,7 @@
 """The OpenAPI document is the contract: every reference resolves, each model's predict path
-documents that model's body, every status a route answers is listed; and schemathesis, with
-all its checks, finds nothing against a real backend serving a real release."""
+documents that model's body, every status a route answers is listed with its body; and
+schemathesis, with all its checks (answers against their response schemas too), finds nothing
+against a real backend serving a real release."""
 
 from __future__ import annotations
 
@@ -73,6 +74,14 @@ def test_every_reference_resolves_and_each_model_documents_its_own_body(real_rel
     assert set(document["components"]["securitySchemes"]) == {"AdminToken", "WebhookSecret"}
     for path in ("/ready", "/version", "/models", "/models/{name}", "/releases"):
         assert "503" in _statuses(document, path, "get"), path
+    for path, operations in document["paths"].items():  # every answer's body is documented
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                content = response.get("content", {}).get("application/json", {})
+                assert "schema" in content, (method, path, status)
+    version = document["paths"]["/version"]["get"]["responses"]["200"]
+    assert version["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/VersionInfo"}
 
 
 def test_schemathesis_finds_nothing_against_a_real_backend(hub_url, repo_id, published,

@@ -9,7 +9,7 @@ import pytest
 from test_deploy_railway import COMMIT, ENVIRONMENT, SERVICE, TOKEN, railway_like
 
 from tests.support.cli import run_hubship
-from tests.support.standin import Reply, StandIn, assert_no_secret
+from tests.support.standin import Reply, StandIn, assert_no_secret, version_answer
 
 HUB_SHA = "fedcba9876543210fedcba9876543210fedcba98"
 
@@ -53,8 +53,7 @@ def test_deploy_without_a_sha_says_how_to_give_one():
 
 
 def test_verify_prints_what_production_serves(standin):
-    standin.responder = lambda request: Reply(200, {"sha": HUB_SHA, "tag": "v3", "release": 3,
-                                                    "source": "hub"})
+    standin.responder = lambda request: Reply(200, version_answer(HUB_SHA))
     done = hubship("verify", "--sha", HUB_SHA, "--timeout", "10",
                    env={"BACKEND_URL": standin.url})
     assert done.returncode == 0, done.stderr
@@ -62,8 +61,7 @@ def test_verify_prints_what_production_serves(standin):
 
 
 def test_verify_failure_exits_non_zero_with_the_served_release(standin):
-    standin.responder = lambda request: Reply(200, {"sha": "9" * 40, "tag": "v2", "release": 2,
-                                                    "source": "hub"})
+    standin.responder = lambda request: Reply(200, version_answer("9" * 40, tag="v2"))
     done = hubship("verify", "--sha", HUB_SHA, "--backend-url", standin.url, "--timeout", "0.3",
                    "--interval", "0.1", env={})
     assert done.returncode == 1
@@ -79,7 +77,7 @@ def backend_and_railway(served_sha: str):
     """One stand-in playing production's backend (/version) and Railway (/graphql/v2)."""
     def respond(request):
         if request.path == "/version":
-            return Reply(200, {"sha": served_sha, "tag": "v3", "release": 3, "source": "hub"})
+            return Reply(200, version_answer(served_sha))
         return railway_like(request)
     return respond
 
@@ -119,8 +117,7 @@ def backend_pinned_to(revision: str, served_sha: str = "9" * 40):
     """Production started with MODEL_REVISION=<revision>, serving another release."""
     def respond(request):
         if request.path == "/version":
-            return Reply(200, {"sha": served_sha, "tag": "v3", "release": 3, "source": "hub",
-                               "revision": revision})
+            return Reply(200, version_answer(served_sha, revision=revision))
         return railway_like(request)
     return respond
 
@@ -183,8 +180,8 @@ def test_a_hosts_words_in_an_error_are_printed_as_text_not_markup(standin):
 def test_verify_reads_the_replica_count_from_the_environment(standin):
     # a round-robin balancer over three replicas
     replicas = itertools.cycle(["web-a", "web-b", "web-c"])
-    standin.responder = lambda request: Reply(200, {"sha": HUB_SHA, "tag": "v3",
-                                                    "replica": next(replicas)})
+    standin.responder = lambda request: Reply(200, version_answer(HUB_SHA,
+                                                                  replica=next(replicas)))
     done = hubship("verify", "--timeout", "10", "--interval", "0.05",
                    env={"BACKEND_URL": standin.url, "HUBSHIP_RELEASE_SHA": HUB_SHA,
                         "HUBSHIP_VERIFY_REPLICAS": "3"})
@@ -193,7 +190,7 @@ def test_verify_reads_the_replica_count_from_the_environment(standin):
 
 
 def test_verify_prints_the_backends_words_as_text_not_markup(standin):
-    standin.responder = lambda request: Reply(200, {"sha": HUB_SHA, "tag": "[/x] [info]v3"})
+    standin.responder = lambda request: Reply(200, version_answer(HUB_SHA, tag="[/x] [info]v3"))
     done = hubship("verify", "--sha", HUB_SHA, "--timeout", "10",
                    env={"BACKEND_URL": standin.url})
     assert done.returncode == 0, done.stderr

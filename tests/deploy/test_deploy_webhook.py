@@ -8,7 +8,14 @@ import pytest
 from hubship.config import Settings
 from hubship.deploy import trigger
 from hubship.errors import ConfigError, DeployError
-from tests.support.standin import FAST_RETRY, Reply, Request, StandIn, assert_no_secret
+from tests.support.standin import (
+    FAST_RETRY,
+    Reply,
+    Request,
+    StandIn,
+    assert_no_secret,
+    version_answer,
+)
 
 ADMIN = "admin-token-3c9d1e"
 OLD, NEW, NEWER = "a" * 40, "b" * 40, "c" * 40
@@ -27,8 +34,7 @@ def backend_watching(head: str, *, revision: str = "main"):
     def respond(request: Request) -> Reply:
         if request.method == "GET" and request.path == "/version":
             sha = served["sha"]
-            return Reply(200, {"sha": sha, "tag": TAGS[sha], "release": int(TAGS[sha][1:]),
-                               "source": "hub", "revision": revision})
+            return Reply(200, version_answer(sha, tag=TAGS[sha], revision=revision))
         if request.headers.get("authorization") != f"Bearer {ADMIN}":
             return Reply(401, {"detail": "missing or wrong bearer token"})
         if request.body.strip():

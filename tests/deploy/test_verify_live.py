@@ -10,16 +10,12 @@ import pytest
 from hubship.deploy import verify_live
 from hubship.errors import VerifyError
 from hubship.services import free_port
-from tests.support.standin import Reply, Request
+from tests.support.standin import Reply, Request, version_answer
 
 OLD, NEW = "1" * 40, "2" * 40
 
 
-def version(sha: str, *, tag: str, source: str = "hub", replica: str = "web-1") -> dict:
-    return {"sha": sha, "tag": tag, "release": int(tag[1:]), "source": source,
-            "loaded_at": "2026-11-20T10:00:00Z", "revision": "main", "repo_id": "team/models",
-            "commit_url": None, "created_at": "2026-11-20T09:59:00Z", "source_commit": None,
-            "replica": replica}
+version = version_answer
 
 
 def serving(*answers: Reply):
@@ -40,7 +36,7 @@ def test_succeeds_once_production_switches_to_the_sha(standin, client):
     answer = verify_live(standin.url, NEW, timeout=30, interval=0.01, client=client,
                          progress=False)
 
-    assert answer["sha"] == NEW and answer["tag"] == "v2"
+    assert answer.sha == NEW and answer.tag == "v2"
     assert len(standin.requests) == 4
 
 
@@ -48,7 +44,7 @@ def test_an_abbreviated_sha_is_enough(standin, client):
     standin.responder = serving(Reply(200, version(NEW, tag="v2")))
     answer = verify_live(standin.url, NEW[:12], timeout=5, interval=0.01, client=client,
                          progress=False)
-    assert answer["sha"] == NEW
+    assert answer.sha == NEW
 
 
 def test_fails_with_what_production_serves_instead(standin, client):

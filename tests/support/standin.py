@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hubship.deploy import RetryPolicy
+from hubship.serving.answers import ReleaseSource, VersionInfo
 
 FAST_RETRY = RetryPolicy(attempts=3, backoff=0.01)
 
@@ -20,6 +21,18 @@ FAST_RETRY = RetryPolicy(attempts=3, backoff=0.01)
 def assert_no_secret(text: str, *secrets: str) -> None:
     for secret in secrets:
         assert secret not in text, f"a secret leaked into: {text}"
+
+
+def version_answer(sha: str | None, *, tag: str | None = "v3", source: ReleaseSource = "hub",
+                   revision: str = "main", replica: str = "web-1") -> dict[str, Any]:
+    """A whole `/version` answer, as a backend sends it (built with the backend's model)."""
+    number = tag[1:] if tag else ""
+    return VersionInfo(
+        sha=sha, tag=tag, release=int(number) if number.isdigit() else None, source=source,
+        loaded_at="2026-11-20T10:00:00Z", revision=revision, repo_id="team/models",
+        commit_url=None, created_at="2026-11-20T09:59:00Z", source_commit=None, verified=True,
+        replica=replica,
+    ).model_dump(mode="json")
 
 
 @dataclass

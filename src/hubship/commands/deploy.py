@@ -145,8 +145,9 @@ def register(app: typer.Typer) -> None:
         answer = verify_live(url, release, timeout=settings.verify_timeout,
                              interval=interval, replicas=settings.verify_replicas)
         table = Table(title=Text(f"{url} serves"), show_header=False)
-        for key in ("sha", "tag", "release", "source", "loaded_at", "repo_id", "commit_url",
-                    "replica"):
-            if answer.get(key) is not None:  # the backend's words: never Rich markup
-                table.add_row(key, Text(str(answer[key])))
+        shown = answer.model_dump(include={"sha", "tag", "release", "source", "loaded_at",
+                                           "repo_id", "commit_url", "replica"})
+        for key, value in shown.items():
+            if value is not None:  # the backend's words: never Rich markup
+                table.add_row(key, Text(str(value)))
         Console().print(table)

@@ -5,7 +5,6 @@ to another revision), and `trigger` starts a deploy on the host DEPLOY_TARGET na
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -15,6 +14,7 @@ from hubship.deploy._http import DEFAULT_RETRY, RetryPolicy
 from hubship.deploy.result import DeployResult
 from hubship.deploy.verify import describe, served_version, serves
 from hubship.errors import ConfigError, DeployError
+from hubship.serving.answers import VersionInfo
 
 PUBLISHED_BRANCH = "main"  # where every release is committed; a backend watching it follows them
 
@@ -32,11 +32,10 @@ def check_verifiable(settings: Settings) -> None:
         )
 
 
-def pinned_revision(version: dict[str, Any] | None) -> str | None:
+def pinned_revision(version: VersionInfo | None) -> str | None:
     """The revision production watches when it is not the published branch, else None."""
-    revision = version.get("revision") if version else None
-    if not isinstance(revision, str) or revision in ("", PUBLISHED_BRANCH,
-                                                     f"refs/heads/{PUBLISHED_BRANCH}"):
+    revision = version.revision if version else None
+    if revision is None or revision in ("", PUBLISHED_BRANCH, f"refs/heads/{PUBLISHED_BRANCH}"):
         return None
     return revision
 
@@ -51,7 +50,7 @@ class NoDeploy:
 
 
 def no_deploy_needed(
-    version: dict[str, Any] | None, *, sha: str, changed: bool | None, label: str | None = None,
+    version: VersionInfo | None, *, sha: str, changed: bool | None, label: str | None = None,
 ) -> NoDeploy | None:
     """Read production's `/version` answer (`served_version`) before deploying release `sha`.
 
@@ -60,8 +59,8 @@ def no_deploy_needed(
     unchanged release (`changed=False`), and a new release is a DeployError at once (it would
     never be served). `changed=None` (not known) counts as new. None: deploy.
     """
-    if serves(version, sha):
-        return NoDeploy(f"production already serves {describe(version or {})}")
+    if version is not None and serves(version, sha):
+        return NoDeploy(f"production already serves {describe(version)}")
     pinned = pinned_revision(version)
     if pinned is None:
         return None
@@ -114,7 +113,7 @@ class Deployment:
     """What `deploy_if_needed` did: why it did not deploy (`skipped`), or the deploy it
     started (`result`); and what production served before (None: not asked, or no answer)."""
 
-    served_before: dict[str, Any] | None
+    served_before: VersionInfo | None
     skipped: NoDeploy | None = None
     result: DeployResult | None = None
 

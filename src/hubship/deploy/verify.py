@@ -13,13 +13,14 @@ under a new name counts as a new one (its old name stays in the list with what i
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import httpx
+from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
 from hubship.errors import VerifyError, redact
+from hubship.serving.answers import ErrorDetail, ReloadAnswer, VersionInfo
 
 REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -33,7 +34,7 @@ def verify_live(
     client: httpx.Client | None = None,
     progress: bool = True,
     replicas: int = 1,
-) -> dict[str, Any]:
+) -> VersionInfo:
     """Return production's `/version` answer once it serves `sha`, else raise VerifyError.
 
     `sha` may be abbreviated (7 characters or more). `replicas` > 1 requires that many
@@ -61,7 +62,7 @@ def verify_live(
                         poll.last_said = observation
                     if poll.done:
                         break
-                if poll.done:
+                if poll.answer is not None and poll.done:
                     console.print(Text(f"production serves {sha[:12]}", style="green"))
                     return poll.answer
                 remaining = deadline - time.monotonic()
@@ -78,7 +79,7 @@ def verify_live(
 
 def served_version(
     backend_url: str, *, client: httpx.Client | None = None
-) -> dict[str, Any] | None:
+) -> VersionInfo | None:
     """Production's `/version` answer now (one request), or None when it serves no release,
     does not answer, or is not a hubship backend. A bundled release answers with `sha` null."""
     url = f"{backend_url.rstrip('/')}/version"
@@ -90,28 +91,33 @@ def served_version(
     except httpx.HTTPError:
         return None
     answer = read_version(response)
-    return answer if isinstance(answer, dict) else None
+    return answer if isinstance(answer, VersionInfo) else None
 
 
-def read_version(response: httpx.Response) -> dict[str, Any] | str:
-    """The body of a `/version` answer, or a short description of what came back instead."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+def read_version(response: httpx.Response) -> VersionInfo | str:
+    """A `/version` answer, read with the backend's own model, or a short description of
+    what came back instead."""
     if response.status_code == 503:
-        detail = body.get("detail") if isinstance(body, dict) else None
-        return f"up, but no release loaded ({detail or 'HTTP 503'})"
-    if response.status_code != 200 or not isinstance(body, dict) or "sha" not in body:
+        try:
+            detail = ErrorDetail.model_validate_json(response.content).detail
+        except ValidationError:
+            detail = "HTTP 503"
+        return f"up, but no release loaded ({detail})"
+    if response.status_code != 200:
         return f"HTTP {response.status_code}, not a /version answer"
-    return body
+    try:
+        return VersionInfo.model_validate_json(response.content)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(map(str, first["loc"])) or "the body"
+        return f"HTTP 200, not a /version answer ({where}: {first['msg']})"
 
 
-def serves(version: dict[str, Any] | None, sha: str) -> bool:
-    """Whether a `/version` answer (or a reload answer: anything with `sha`) is release `sha`
-    (full or abbreviated, 7+ characters)."""
-    served = version.get("sha") if version else None
-    return len(sha) >= 7 and isinstance(served, str) and served.startswith(sha)
+def serves(answer: VersionInfo | ReloadAnswer | None, sha: str) -> bool:
+    """Whether a `/version` (or reload) answer is release `sha` (full or abbreviated, 7+
+    characters)."""
+    served = answer.sha if answer else None
+    return len(sha) >= 7 and served is not None and served.startswith(sha)
 
 
 UNNAMED = "(unnamed)"  # a backend older than replica ids on /version
@@ -122,8 +128,8 @@ class _Poll:
 
     def __init__(self, sha: str, replicas: int) -> None:
         self.sha, self.replicas = sha, replicas
-        self.answer: dict[str, Any] = {}
-        self.latest: dict[str, dict[str, Any]] = {}  # replica id -> its last /version answer
+        self.answer: VersionInfo | None = None
+        self.latest: dict[str, VersionInfo] = {}  # replica id -> its last /version answer
         self.last_problem: str | None = None
         self.last_said: str | None = None
 
@@ -147,7 +153,7 @@ class _Poll:
         if isinstance(answer, str):
             return self._problem(answer)
         self.answer, self.last_problem = answer, None
-        replica = str(answer.get("replica") or UNNAMED)
+        replica = answer.replica or UNNAMED
         self.latest[replica] = answer
         if self.replicas == 1:
             return describe(answer)
@@ -160,7 +166,7 @@ class _Poll:
 
     def failure(self, url: str, timeout: float) -> VerifyError:
         waited = f"after {timeout:.0f} s"
-        if not self.latest:
+        if self.answer is None:
             return VerifyError(
                 redact(f"production did not serve {self.sha[:12]} {waited}: {url} gave "
                        f"{self.last_problem or 'no answer'}"),
@@ -169,7 +175,7 @@ class _Poll:
             )
         if self.replicas > 1:
             return self._replicas_failure(url, waited)
-        source = self.answer.get("source")
+        source = self.answer.source
         hint = "the deploy may have failed or still be running: check the host's deploy logs"
         if source in ("cache", "bundled"):
             hint = (f"the backend fell back to its {source} release, so it could not load "
@@ -204,10 +210,9 @@ class _Poll:
         return VerifyError(redact(message), hint=hint)
 
 
-def describe(version: dict[str, Any]) -> str:
+def describe(version: VersionInfo) -> str:
     """`abc123def456 (v3, release 3, from hub)` from a `/version` answer."""
-    sha = str(version.get("sha") or "?")[:12]
-    parts = [p for p in (version.get("tag"),
-                         f"release {version['release']}" if version.get("release") else None,
-                         f"from {version['source']}" if version.get("source") else None) if p]
-    return f"{sha} ({', '.join(parts)})" if parts else sha
+    sha = (version.sha or "?")[:12]
+    parts = [p for p in (version.tag, f"release {version.release}" if version.release else None,
+                         f"from {version.source}") if p]
+    return f"{sha} ({', '.join(parts)})"

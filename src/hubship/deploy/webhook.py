@@ -12,6 +12,7 @@ render) or let every replica poll the Hub, and verify with `--replicas`.
 from __future__ import annotations
 
 import httpx
+from pydantic import ValidationError
 
 from hubship.config import Settings
 from hubship.deploy._http import (
@@ -24,6 +25,7 @@ from hubship.deploy._http import (
 )
 from hubship.deploy.result import DeployResult, required
 from hubship.deploy.verify import describe, served_version, serves
+from hubship.serving.answers import ReloadAnswer
 
 NEEDED_BY = "DEPLOY_TARGET=webhook"
 
@@ -54,15 +56,14 @@ def trigger(
         response = post(http, endpoint, url, retry=retry,
                         headers={"Authorization": f"Bearer {token}"})
         try:
-            body = response.json()
-        except ValueError:
-            body = None
-        body = body if isinstance(body, dict) else {}
-        if not serves(body, sha):
+            answer: ReloadAnswer | None = ReloadAnswer.model_validate_json(response.content)
+        except ValidationError:
+            answer = None
+        if answer is None or not serves(answer, sha):
             version = served_version(backend, client=http)
-            now = describe(version) if version else str(body.get("sha") or "nothing")
-            watched = f", watching revision {version['revision']!r}" if (
-                version and version.get("revision")) else ""
+            now = describe(version) if version else str(answer and answer.sha or "nothing")
+            watched = f", watching revision {version.revision!r}" if (
+                version and version.revision) else ""
             raise endpoint.error(
                 f"the backend reloaded the revision it watches and serves {now}{watched}, "
                 f"not {sha}: {body_excerpt(response)}",
@@ -70,9 +71,8 @@ def trigger(
                 "names: set it to main and check HF_REPO_ID. If it serves a NEWER release, "
                 "this deploy is stale: a re-run never rolls back, use `hubship rollback`",
             )
-    status = body.get("status", "reloaded")
-    previous = body.get("previous_sha")
-    if status == "unchanged":
+    previous = answer.previous_sha
+    if answer.status == "unchanged":
         detail = f"the backend already served {sha[:12]}"
     elif previous:
         detail = f"the backend reloaded {previous[:12]} -> {sha[:12]}"

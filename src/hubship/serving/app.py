@@ -28,9 +28,9 @@ from hubship.serving.engine import InferenceEngine, worker_count
 from hubship.serving.limits import BodyLimit
 from hubship.serving.metrics import ServingMetrics
 from hubship.serving.openapi import install_openapi
+from hubship.serving.release_history import ReleaseHistory
 from hubship.serving.reload import Reloader
 from hubship.serving.routes_models import PredictFastPath
-from hubship.serving.routes_releases import ReleaseHistory
 from hubship.serving.state import ServingState
 
 if TYPE_CHECKING:

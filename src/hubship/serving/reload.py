@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from tenacity import (
     AsyncRetrying,
@@ -61,7 +61,7 @@ class ReloadFailed(Exception):
 
 @dataclass(frozen=True)
 class ReloadResult:
-    status: str  # "reloaded" | "unchanged"
+    status: Literal["reloaded", "unchanged"]
     sha: str | None
     previous_sha: str | None
 

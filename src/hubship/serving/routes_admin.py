@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hubship.serving.answers import InvalidRequest, ReloadAnswer, WebhookAnswer
 from hubship.serving.hub_webhook import HubWebhook
 from hubship.serving.openapi import documented_body
 from hubship.serving.reload import Reloader, ReloadFailed, check_secret
-from hubship.serving.responses import detail, json_response
+from hubship.serving.responses import detail, refusal
 
 log = logging.getLogger("hubship.serving")
 router = APIRouter(tags=["admin"])
@@ -27,7 +28,7 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(admin_bearer)
 webhook_secret = APIKeyHeader(name="X-Webhook-Secret", auto_error=False,
                               scheme_name="WebhookSecret", description="HF_WEBHOOK_SECRET")
 WebhookSecretDep = Annotated[str | None, Depends(webhook_secret)]
-BODY_TOO_LARGE = {"description": "body larger than HUBSHIP_MAX_BODY_BYTES"}
+BODY_TOO_LARGE = refusal("body larger than HUBSHIP_MAX_BODY_BYTES")
 
 
 class ReloadRequest(BaseModel):
@@ -44,14 +45,14 @@ def _reloader(request: Request) -> Reloader:
 
 
 @router.post(
-    "/admin/reload",
-    responses={401: {"description": "bad token"}, 404: {"description": "ADMIN_TOKEN unset"},
-               409: {"description": "reload refused"}, 413: BODY_TOO_LARGE,
-               422: {"description": "not a reload request body"},
-               502: {"description": "Hub failed"}},
+    "/admin/reload", response_model=ReloadAnswer,
+    responses={401: refusal("bad token"), 404: refusal("ADMIN_TOKEN unset"),
+               409: refusal("reload refused"), 413: BODY_TOO_LARGE,
+               422: refusal("not a reload request body", InvalidRequest),
+               502: refusal("Hub failed")},
     openapi_extra=documented_body(ReloadRequest, required=False),
 )
-async def reload(request: Request, bearer: BearerDep) -> Response:
+async def reload(request: Request, bearer: BearerDep) -> ReloadAnswer | Response:
     """Load the watched revision (or the pinned one in the body) and swap it in atomically."""
     settings = request.app.state.settings
     if settings.admin_token is None:
@@ -72,17 +73,17 @@ async def reload(request: Request, bearer: BearerDep) -> Response:
     except ReloadFailed as exc:
         log.warning("admin reload refused: %s", exc.detail)  # a refused signature shows here
         return detail(exc.detail, exc.status)
-    return json_response({"status": result.status, "sha": result.sha,
-                          "previous_sha": result.previous_sha})
+    return ReloadAnswer(status=result.status, sha=result.sha, previous_sha=result.previous_sha)
 
 
 @router.post(
-    "/hooks/huggingface", status_code=202,
-    responses={401: {"description": "bad secret"}, 404: {"description": "secret unset"},
-               413: BODY_TOO_LARGE, 422: {"description": "not a Hub webhook body"}},
+    "/hooks/huggingface", status_code=202, response_model=WebhookAnswer,
+    responses={401: refusal("bad secret"), 404: refusal("secret unset"),
+               413: BODY_TOO_LARGE, 422: refusal("not a Hub webhook body", InvalidRequest)},
     openapi_extra=documented_body(HubWebhook, required=True),
 )
-async def huggingface_webhook(request: Request, secret: WebhookSecretDep) -> Response:
+async def huggingface_webhook(request: Request, secret: WebhookSecretDep
+                              ) -> WebhookAnswer | Response:
     """A Hub webhook: reload when this repo's watched ref moved."""
     settings = request.app.state.settings
     if settings.hf_webhook_secret is None:
@@ -98,7 +99,7 @@ async def huggingface_webhook(request: Request, secret: WebhookSecretDep) -> Res
     act, reason = reloader.webhook_decision(payload)
     if act:
         reloader.reload_in_background()
-    return json_response({"status": "reloading" if act else "ignored", "reason": reason}, 202)
+    return WebhookAnswer(status="reloading" if act else "ignored", reason=reason)
 
 
 def _webhook_errors(exc: ValidationError) -> list[dict[str, Any]]:

@@ -25,8 +25,15 @@ from starlette.concurrency import run_in_threadpool
 from hubship.errors import redact
 from hubship.manifest import ModelEntry
 from hubship.serving.input_warnings import Warned
+from hubship.serving.answers import (
+    InvalidRequest,
+    ModelDetail,
+    ModelSummary,
+    OnePrediction,
+    Predictions,
+)
 from hubship.serving.metrics import UNKNOWN_MODEL
-from hubship.serving.responses import detail, json_response
+from hubship.serving.responses import detail, refusal
 from hubship.serving.runner import JobFailed
 from hubship.serving.schemas import InvalidInput
 from hubship.serving.state import Active, StateDep
@@ -43,30 +50,29 @@ async def in_worker(app_state: Any, func: Any, *args: Any) -> Any:
         return await run_in_threadpool(func, *args)
 
 
-def _summary(name: str, entry: ModelEntry) -> dict[str, Any]:
-    return {
-        "name": name, "task": entry.task, "estimator": entry.estimator,
-        "metrics": entry.metrics, "primary_metric": entry.primary_metric.model_dump(),
-    }
-
-
 def _unknown(active: Active, name: str) -> Response:
     return detail(f"unknown model {name!r}; {active.unknown_model}", 404)
 
 
-@router.get("/models", responses={503: {"description": "no release loaded"}})
-async def list_models(state: StateDep) -> Response:
+NOT_LOADED = refusal("no release loaded")
+UNKNOWN = refusal("unknown model")
+
+
+@router.get("/models", response_model=list[ModelSummary], responses={503: NOT_LOADED})
+async def list_models(state: StateDep) -> list[ModelSummary] | Response:
     """Every model of the served release, with its metrics."""
     active = state.active
     if active is None:
         return detail(state.reason, 503)
     models = active.model_set.manifest.models
-    return json_response([_summary(name, entry) for name, entry in models.items()])
+    return [ModelSummary(name=name, task=entry.task, estimator=entry.estimator,
+                         metrics=entry.metrics, primary_metric=entry.primary_metric)
+            for name, entry in models.items()]
 
 
-@router.get("/models/{name}", responses={404: {"description": "unknown model"},
-                                        503: {"description": "no release loaded"}})
-async def describe_model(name: str, state: StateDep) -> Response:
+@router.get("/models/{name}", response_model=ModelDetail,
+            responses={404: UNKNOWN, 503: NOT_LOADED})
+async def describe_model(name: str, state: StateDep) -> ModelDetail | Response:
     """One model: task, inputs (types, allowed values and ranges), output, metrics."""
     active = state.active
     if active is None:
@@ -74,23 +80,24 @@ async def describe_model(name: str, state: StateDep) -> Response:
     entry = active.model_set.manifest.models.get(name)
     if entry is None:
         return _unknown(active, name)
-    body = _summary(name, entry)
-    body["inputs"] = [spec.model_dump() for spec in entry.inputs]
-    body["output"] = entry.output.model_dump()
-    body["example"] = entry.example  # None for a release made before hubship/2
-    body["array"] = entry.array
-    return json_response(body)
+    return ModelDetail(name=name, task=entry.task, estimator=entry.estimator,
+                       metrics=entry.metrics, primary_metric=entry.primary_metric,
+                       inputs=entry.inputs, output=entry.output,
+                       example=entry.example,  # None for a release made before hubship/2
+                       array=entry.array)
 
 
 @router.post(
     "/models/{name}/predict",
-    responses={404: {"description": "unknown model"},
-               413: {"description": "body larger than HUBSHIP_MAX_BODY_BYTES"},
-               422: {"description": "a field is invalid (the first HUBSHIP_MAX_ERRORS errors), "
-                     "or more records than HUBSHIP_MAX_RECORDS, or the model gave no number "
-                     "for values far outside its training data"},
-               500: {"description": "the model failed on valid input"},
-               503: {"description": "not ready"}},
+    # the fast path answers (PredictFastPath), from prebuilt bytes: these models document it
+    response_model=OnePrediction | Predictions,
+    responses={404: UNKNOWN,
+               413: refusal("body larger than HUBSHIP_MAX_BODY_BYTES"),
+               422: refusal("a field is invalid (the first HUBSHIP_MAX_ERRORS errors), or more "
+                            "records than HUBSHIP_MAX_RECORDS, or the model gave no number for "
+                            "values far outside its training data", InvalidRequest),
+               500: refusal("the model failed on valid input"),
+               503: refusal("not ready, or busy: retry after Retry-After")},
     # while a release is served, the document has one path per model, with its own body
     # (serving.openapi); this is the body documented before that
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
