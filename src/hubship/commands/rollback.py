@@ -102,4 +102,4 @@ def roll_out(settings: Settings, result: PublishResult, console: Console) -> Non
         version = verify_live(url, result.sha, timeout=settings.verify_timeout,
                               replicas=settings.verify_replicas)
     console.print(Text.assemble(("verified: ", "bold green"),
-                                f"{url} serves {version.get('tag')} ({result.sha})"))
+                                f"{url} serves {version.tag} ({result.sha})"))

@@ -23,8 +23,6 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from hubship.errors import redact
-from hubship.manifest import ModelEntry
-from hubship.serving.input_warnings import Warned
 from hubship.serving.answers import (
     InvalidRequest,
     ModelDetail,
@@ -32,6 +30,7 @@ from hubship.serving.answers import (
     OnePrediction,
     Predictions,
 )
+from hubship.serving.input_warnings import Warned
 from hubship.serving.metrics import UNKNOWN_MODEL
 from hubship.serving.responses import detail, refusal
 from hubship.serving.runner import JobFailed
