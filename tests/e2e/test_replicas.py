@@ -74,7 +74,7 @@ def test_three_replicas_converge_behind_nginx_and_survive_a_restart_without_the_
         # verify counts replicas, not answers: through nginx's round robin it sees all three
         answer = verify_live(fleet.url, v2, timeout=20, interval=0.05, progress=False,
                              replicas=3)
-        assert answer["sha"] == v2
+        assert answer.sha == v2
         with pytest.raises(VerifyError) as caught:
             verify_live(fleet.url, v2, timeout=1, interval=0.05, progress=False, replicas=4)
         assert "3 of the 3 replicas seen serve it" in caught.value.message
