@@ -612,6 +612,16 @@ export interface components {
              * @description which replica answered (verify --replicas); null from a backend older than replica ids
              */
             replica: string | null;
+            /**
+             * Hub Problem
+             * @description why the last check of the Hub for a new release failed (MODEL_POLL_SECONDS); null while it works: the backend keeps serving this release meanwhile
+             */
+            hub_problem: string | null;
+            /**
+             * Hub Problem Since
+             * @description since when the checks fail; UTC, ISO 8601 to the second: 2026-11-30T12:00:00Z
+             */
+            hub_problem_since: string | null;
         };
         /** WebhookAnswer */
         WebhookAnswer: {

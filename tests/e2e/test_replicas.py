@@ -100,6 +100,10 @@ def test_three_replicas_converge_behind_nginx_and_survive_a_restart_without_the_
         back = fleet.versions()[0]
         assert (back["sha"], back["source"]) == (v2, "cache")
         assert back["replica"] not in replicas  # a new process: a new name
+        # the others keep serving what they loaded from the Hub, and say the Hub fails them
+        for other in fleet.versions()[1:]:
+            assert (other["sha"], other["source"]) == (v2, "hub"), other
+            assert other["hub_problem"] and other["hub_problem_since"], other
     finally:
         fleet.stop()
         hub.stop()

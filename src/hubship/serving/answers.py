@@ -76,6 +76,11 @@ class VersionInfo(Answer):
                            "HUBSHIP_VERIFY_KEY")
     replica: str | None = Field(None, description="which replica answered (verify --replicas); "
                                 "null from a backend older than replica ids")
+    hub_problem: str | None = Field(None, description="why the last check of the Hub for a new "
+                                    "release failed (MODEL_POLL_SECONDS); null while it works: "
+                                    "the backend keeps serving this release meanwhile")
+    hub_problem_since: str | None = Field(None, description=f"since when the checks fail; "
+                                          f"{UTC_TIME}")
 
 
 class ErrorDetail(Answer):

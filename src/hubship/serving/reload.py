@@ -252,8 +252,14 @@ class Reloader:
             sha = await asyncio.to_thread(head_sha, hub.api, hub.repo_id, watched)
             if sha is not None and sha == current.sha:
                 self.metrics.reload("unchanged")
+                self.state.hub_check(None)
                 return
-        await self.reload()
+        try:
+            await self.reload()
+        except ReloadFailed as exc:
+            self.state.hub_check(exc.detail)
+            raise
+        self.state.hub_check(None)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine)

@@ -54,6 +54,8 @@ async def version(request: Request, state: StateDep) -> VersionInfo | Response:
         source_dirty=model_set.manifest.source.git_dirty,  # uncommitted changes trained
         verified=model_set.verified,  # signature checked against HUBSHIP_VERIFY_KEY
         replica=replica_id(),  # which of several replicas answered (verify --replicas)
+        hub_problem=state.hub_problem,
+        hub_problem_since=zulu(state.hub_problem_since) if state.hub_problem_since else None,
     )
 
 

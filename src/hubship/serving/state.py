@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Annotated
 
@@ -52,6 +53,19 @@ class ServingState:
         self.active: Active | None = None
         self.reason = "loading the release"
         self.revision = revision  # the revision watched by reloads (MODEL_REVISION, or a pin)
+        # the poll's last failure while a release is served (None while the Hub answers):
+        # /version says so, and the replica keeps serving what it has
+        self.hub_problem: str | None = None
+        self.hub_problem_since: datetime | None = None  # the first failure in a row
+
+    def hub_check(self, problem: str | None) -> None:
+        """Record how the last check of the Hub went (None: it worked)."""
+        if problem is None:
+            self.hub_problem = self.hub_problem_since = None
+            return
+        if self.hub_problem_since is None:
+            self.hub_problem_since = datetime.now(UTC)
+        self.hub_problem = problem
 
     def swap(self, active: Active) -> Active | None:
         previous, self.active = self.active, active
