@@ -137,7 +137,8 @@ def test_a_publish_reloads_a_backend_through_the_hubs_webhook(start_hub, tmp_pat
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=hub.url, token=False)
-    with backend.start(timeout=60):
+    backend.start(timeout=60)  # (`with backend.start()` would start a second one: __enter__)
+    try:
         for release in (1, 2):
             release_dir = tmp_path / f"v{release}"
             build_release(release_dir, BACKEND_MODELS, release=release, flexibility=release)
@@ -147,5 +148,7 @@ def test_a_publish_reloads_a_backend_through_the_hubs_webhook(start_hub, tmp_pat
                 assert time.monotonic() < deadline, Path(backend.log_path).read_text()
                 time.sleep(0.1)
             assert httpx.get(f"{backend_url}/version").json()["tag"] == f"v{release}"
+    finally:
+        backend.stop()
     assert "webhook to " + backend_url + "/hooks/huggingface delivered (202)" in Path(
         hub.log_path).read_text()
