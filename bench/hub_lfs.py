@@ -34,6 +34,7 @@ from pathlib import Path  # noqa: E402
 
 from huggingface_hub import HfApi, hf_hub_download  # noqa: E402
 
+from hubship.manifest import sha256_file  # noqa: E402
 from hubship.services import Service, free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,13 +57,6 @@ def write_random(path: Path, size: int) -> str:
             left -= len(block)
     return digest.hexdigest()
 
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def plain_copy(source: Path, target: Path) -> float:
@@ -117,7 +111,7 @@ def one_size(size: int, work: Path, chunk: str | None) -> dict:
         path = hf_hub_download("bench/models", "model.joblib", endpoint=url,
                                cache_dir=work / "cache")
         download_seconds = time.perf_counter() - started
-        assert sha256_of(Path(path)) == oid, "the downloaded file differs"
+        assert sha256_file(Path(path)) == oid, "the downloaded file differs"
         peak = peak_rss_mib(hub.process.pid)
     finally:
         hub.stop()

@@ -119,6 +119,9 @@ class Service:
             self.process.wait()
 
     def __enter__(self) -> Service:
+        """Start it, unless it already runs (`with service.start(timeout=...)` starts it once)."""
+        if self.process is not None and self.process.poll() is None:
+            return self
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

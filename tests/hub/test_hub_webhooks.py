@@ -137,7 +137,7 @@ def test_a_publish_reloads_a_backend_through_the_hubs_webhook(start_hub, tmp_pat
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=hub.url, token=False)
-    backend.start(timeout=60)  # (`with backend.start()` would start a second one: __enter__)
+    backend.start(timeout=60)
     try:
         for release in (1, 2):
             release_dir = tmp_path / f"v{release}"

@@ -75,3 +75,16 @@ def test_port_is_free_is_false_while_something_listens() -> None:
         assert not port_is_free(server.getsockname()[1])
 
 
+
+
+def test_a_started_service_used_as_a_context_runs_once_and_stops():
+    from hubship.services import Service
+
+    port = free_port()
+    service = Service("web", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                              str(port)], url=f"http://127.0.0.1:{port}")
+    with service.start(timeout=30) as same:
+        first = service.process
+        assert same is service and service.process is first  # no second process
+        pid = first.pid
+    assert first.poll() is not None and not _alive(pid)
