@@ -203,6 +203,27 @@ class HubClient:
                                      "HF_ENDPOINT")
         return info.sha
 
+    def head_commit(self, revision: str) -> str:
+        """The commit `revision` names, from one HEAD on its manifest.json (its `X-Repo-Commit`
+        header): what the backend's poll asks between releases (`serving.reload`).
+
+        The cheapest Hub call that says whether a revision moved: it downloads nothing and
+        leaves the cache alone, and on huggingface.co it is a "Resolvers" request, the bucket
+        with the highest rate limit (5,000 per 5 minutes for a free account, against 1,000 for
+        the API's `model_info`, which `resolve` asks).
+        """
+        from huggingface_hub import hf_hub_url
+
+        url = hf_hub_url(self.repo_id, MANIFEST_FILE, revision=revision, endpoint=self.endpoint)
+        metadata = self.call(lambda: self.api.get_hf_file_metadata(url=url),
+                             doing=f"checking {MANIFEST_FILE} at {revision!r}")
+        sha = metadata.commit_hash
+        if not sha or not SHA_RE.match(sha):
+            raise RegistryError(f"the Hub gave no commit sha for {MANIFEST_FILE} at {revision!r}",
+                                hint="its answer lacks the X-Repo-Commit header; check "
+                                     "HF_ENDPOINT")
+        return sha
+
     def read_manifest(self, revision: str) -> Manifest | None:
         """The manifest at `revision`, or None when that commit holds no manifest.json."""
         # not EntryNotFoundError: its LocalEntryNotFoundError subclass means the Hub did not answer

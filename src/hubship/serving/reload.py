@@ -37,7 +37,7 @@ from hubship.loader import find_tag, load_from_hub, load_release
 from hubship.serving.engine import InferenceEngine
 from hubship.serving.hub_webhook import HubWebhook, webhook_decision
 from hubship.serving.metrics import ServingMetrics
-from hubship.serving.replicas import first_poll_delay, head_sha, poll_delay
+from hubship.serving.replicas import first_poll_delay, poll_delay
 from hubship.serving.responses import explain
 from hubship.serving.schemas import RequestLimits
 from hubship.serving.state import Active, ServingState
@@ -240,16 +240,24 @@ class Reloader:
             await asyncio.sleep(poll_delay(interval, self.rng))
 
     async def _poll_once(self) -> None:
-        """One poll: a HEAD on the watched revision's manifest (`replicas.head_sha`); the full
-        reload only when that names another commit, fails, or the served release is not the
+        """One poll: a HEAD on the watched revision's manifest (`HubClient.head_commit`); the
+        full reload only when that names another commit, fails for another reason than a Hub
+        that does not answer (the reload says what is wrong), or the served release is not the
         Hub's with its tag. A watched commit sha cannot move: then there is nothing to ask."""
         watched, current = self.state.revision, self.state.active
         if (current is not None and current.model_set.source == "hub"
                 and current.model_set.tag is not None):
             if SHA_RE.match(watched):
                 return
-            hub = self.hub
-            sha = await asyncio.to_thread(head_sha, hub.api, hub.repo_id, watched)
+            try:
+                sha: str | None = await asyncio.to_thread(self.hub.head_commit, watched)
+            except HubUnreachableError as exc:  # asking it again now would not help: one
+                problem = self._reason(exc)     # request per poll, even while it is down
+                self.metrics.reload("failed")
+                self.state.hub_check(problem)
+                raise ReloadFailed(502, problem) from None
+            except Exception:  # any other failure (no such revision, no manifest, refused):
+                sha = None     # the reload below says what is wrong, in its words
             if sha is not None and sha == current.sha:
                 self.metrics.reload("unchanged")
                 self.state.hub_check(None)

@@ -3,11 +3,8 @@
 - its name, on `/version`, so `hubship verify --replicas N` can count distinct replicas;
 - a poll cadence with jitter, so N replicas started together do not ask the Hub in the same
   second, yet each asks at least once per MODEL_POLL_SECONDS;
-- the cheapest Hub call that says whether the watched revision moved: a HEAD on
-  `/resolve/<revision>/manifest.json`, whose `X-Repo-Commit` header is the commit sha. On
-  huggingface.co that is a "Resolvers" request, the bucket with the highest rate limit (5,000
-  per 5 minutes for a free account, against 1,000 for the API's `model_info`); it downloads
-  nothing and does not touch the cache.
+- the cheapest Hub call that says whether the watched revision moved: one HEAD on its
+  manifest.json (`HubClient.head_commit`, in the Hub gateway with every other Hub call).
 """
 
 from __future__ import annotations
@@ -15,9 +12,6 @@ from __future__ import annotations
 import os
 import random
 import socket
-from typing import Any
-
-from hubship.manifest import MANIFEST_FILE
 
 HOST_REPLICA_VARIABLES = ("RAILWAY_REPLICA_ID", "RENDER_INSTANCE_ID")
 # each wait is between this fraction of the interval and the whole interval: the replicas'
@@ -43,16 +37,3 @@ def poll_delay(interval: float, rng: random.Random) -> float:
     """The wait before the next poll: within the last JITTER of the interval."""
     return interval * (1.0 - JITTER * rng.random())
 
-
-def head_sha(api: Any, repo_id: str, revision: str) -> str | None:
-    """The commit `revision` names, from a HEAD on its manifest; None when that did not work
-    (the caller then makes the full check, which says why)."""
-    from huggingface_hub import hf_hub_url
-
-    url = hf_hub_url(repo_id, MANIFEST_FILE, revision=revision, endpoint=api.endpoint)
-    try:
-        metadata = api.get_hf_file_metadata(url=url)
-    except Exception:  # any failure: the full check (Reloader.reload) reports it properly
-        return None
-    commit: str | None = metadata.commit_hash
-    return commit
