@@ -57,7 +57,8 @@ export interface paths {
         /**
          * Version
          * @description The release being served: commit sha, tag, release number, where it came from,
-         *     whether its signature was verified, and which replica answers.
+         *     whether its signature was verified, and which replica answers (also when it serves
+         *     none yet: the 503 names it).
          */
         get: operations["version_version_get"];
         put?: never;
@@ -623,6 +624,33 @@ export interface components {
              */
             hub_problem_since: string | null;
         };
+        /**
+         * VersionNotReady
+         * @description No release loaded yet (`GET /version`, 503): which replica says so, and why.
+         */
+        VersionNotReady: {
+            /**
+             * Ready
+             * @default false
+             * @constant
+             */
+            ready: false;
+            /**
+             * Reason
+             * @description why, and what the backend does about it (a Hub that fails it: its error, and when it tries again)
+             */
+            reason: string;
+            /**
+             * Replica
+             * @description which replica answered (verify --replicas)
+             */
+            replica: string;
+            /**
+             * Revision
+             * @description the revision it tries to load (MODEL_REVISION)
+             */
+            revision: string;
+        };
         /** WebhookAnswer */
         WebhookAnswer: {
             /**
@@ -791,13 +819,13 @@ export interface operations {
                     "application/json": components["schemas"]["VersionInfo"];
                 };
             };
-            /** @description no release loaded */
+            /** @description no release loaded yet: which replica, and why */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["VersionNotReady"];
                 };
             };
         };

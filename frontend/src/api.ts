@@ -67,8 +67,11 @@ async function request<T>(path: string, shape: Shape, init?: RequestInit): Promi
     const got = isJson ? "JSON of another shape" : `${response.headers.get("content-type") ?? "no content type"}, not JSON`;
     throw new ApiError(response.status, null, `/api${path} answered ${response.status} with ${got}; ${REWRITE_HINT}`);
   }
-  const detail = (body as { detail?: unknown } | null)?.detail ?? null;
-  const message = typeof detail === "string" ? detail : `HTTP ${response.status}`;
+  const said = body as { detail?: unknown; reason?: unknown } | null;
+  const detail = said?.detail ?? null;
+  // a 503 of /ready or /version says `reason` (and /version which replica)
+  const reason = typeof said?.reason === "string" ? said.reason : null;
+  const message = typeof detail === "string" ? detail : (reason ?? `HTTP ${response.status}`);
   if (response.status === 502 || response.status === 504) throw new UnreachableError(message);
   throw new ApiError(response.status, detail ?? body, message);
 }

@@ -16,6 +16,7 @@ from huggingface_hub import HfApi
 
 from hubship.config import Settings
 from hubship.serving.app import create_app
+from hubship.serving.replicas import replica_id
 from tests.support.backend import ADMIN_TOKEN, GatedEstimator, PausingApi, serving, wait_for
 from tests.support.real_releases import SPECIES_RECORD
 
@@ -36,7 +37,10 @@ def test_health_answers_while_the_first_release_loads(hub_url, repo_id, publishe
         ready = client.get("/ready")
         assert ready.status_code == 503
         assert ready.json() == {"ready": False, "reason": "loading the first release"}
-        assert client.get("/version").status_code == 503
+        version = client.get("/version")  # names the replica that has nothing yet
+        assert version.status_code == 503
+        assert version.json() == {"ready": False, "reason": "loading the first release",
+                                  "replica": replica_id(), "revision": "main"}
 
         api.resume.set()
         client.portal.call(app.state.reloader.loaded)

@@ -8,8 +8,10 @@ import httpx
 import pytest
 
 from hubship.deploy import verify_live
+from hubship.deploy.verify import read_version
 from hubship.errors import VerifyError
 from hubship.services import free_port
+from hubship.serving.answers import VersionNotReady
 from tests.support.standin import Reply, Request, version_answer
 
 OLD, NEW = "1" * 40, "2" * 40
@@ -66,12 +68,35 @@ def test_a_fallback_release_points_at_the_hub_settings(standin, client):
     assert "HF_TOKEN" in caught.value.hint
 
 
-def test_a_backend_with_nothing_loaded_says_so(standin, client):
-    standin.responder = serving(Reply(503, {"detail": "the Hub is unreachable, retrying"}))
+UNREACHABLE = "the Hub at https://huggingface.co did not answer; retrying in 4 s"
+
+
+def not_ready(replica: str) -> Reply:
+    """A backend's 503 before its first release is loaded, built with the backend's model."""
+    return Reply(503, VersionNotReady(reason=UNREACHABLE, replica=replica,
+                                      revision="main").model_dump(mode="json"))
+
+
+def test_a_backend_with_nothing_loaded_says_so_and_which_replica(standin, client):
+    standin.responder = serving(not_ready("web-1"))
     with pytest.raises(VerifyError) as caught:
         verify_live(standin.url, NEW, timeout=0.2, interval=0.05, client=client, progress=False)
-    assert "no release loaded" in caught.value.message
-    assert "the Hub is unreachable" in caught.value.message
+    assert f"replica web-1 has no release loaded ({UNREACHABLE})" in caught.value.message
+    # a backend older than VersionNotReady answered {"detail": ...}: still read
+    older = read_version(httpx.Response(503, json={"detail": UNREACHABLE}))
+    assert older == f"up, but no release loaded ({UNREACHABLE})"
+
+
+def test_replicas_list_the_one_that_has_no_release_loaded(standin, client):
+    standin.responder = serving(*[on("web-a", NEW), not_ready("web-b")] * 50)
+    with pytest.raises(VerifyError) as caught:
+        verify_live(standin.url, NEW, timeout=0.3, interval=0.01, client=client, progress=False,
+                    replicas=2)
+    message = caught.value.message
+    assert "1 of the 2 replicas seen serve it" in message
+    assert f"web-a: {NEW[:12]} (v2" in message
+    assert f"web-b: no release loaded ({UNREACHABLE})" in message
+    assert caught.value.hint.startswith("web-b had no release loaded")
 
 
 def test_fails_clearly_when_nothing_answers():

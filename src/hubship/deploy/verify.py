@@ -6,8 +6,9 @@ and still report success), so the loop ends here, on what production actually an
 Several replicas behind a load balancer: each `/version` answer names the replica that gave it
 (`replica`), so with `replicas=N` we poll, N requests per round, each on a new connection so
 the balancer may route it elsewhere, until N distinct replicas last answered with the sha.
-On a timeout the error lists every replica seen and what it served last; a replica restarted
-under a new name counts as a new one (its old name stays in the list with what it served).
+On a timeout the error lists every replica seen and what it served last (a replica with no
+release loaded yet names itself in its 503, with its reason); a replica restarted under a new
+name counts as a new one (its old name stays in the list with what it served).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.text import Text
 
 from hubship.errors import VerifyError, redact
-from hubship.serving.answers import ErrorDetail, ReloadAnswer, VersionInfo
+from hubship.serving.answers import ErrorDetail, ReloadAnswer, VersionInfo, VersionNotReady
 
 REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -94,11 +95,16 @@ def served_version(
     return answer if isinstance(answer, VersionInfo) else None
 
 
-def read_version(response: httpx.Response) -> VersionInfo | str:
-    """A `/version` answer, read with the backend's own model, or a short description of
-    what came back instead."""
+def read_version(response: httpx.Response) -> VersionInfo | VersionNotReady | str:
+    """A `/version` answer, read with the backend's own models (the release it serves, or
+    which replica has none loaded yet and why), or a short description of what came back
+    instead."""
     if response.status_code == 503:
         try:
+            return VersionNotReady.model_validate_json(response.content)
+        except ValidationError:
+            pass
+        try:  # a backend older than VersionNotReady
             detail = ErrorDetail.model_validate_json(response.content).detail
         except ValidationError:
             detail = "HTTP 503"
@@ -129,13 +135,20 @@ class _Poll:
     def __init__(self, sha: str, replicas: int) -> None:
         self.sha, self.replicas = sha, replicas
         self.answer: VersionInfo | None = None
-        self.latest: dict[str, VersionInfo] = {}  # replica id -> its last /version answer
+        # replica id -> its last /version answer (VersionNotReady: it had no release loaded)
+        self.latest: dict[str, VersionInfo | VersionNotReady] = {}
         self.last_problem: str | None = None
         self.last_said: str | None = None
 
     @property
     def on_sha(self) -> list[str]:
-        return [replica for replica, answer in self.latest.items() if serves(answer, self.sha)]
+        return [replica for replica, answer in self.latest.items()
+                if isinstance(answer, VersionInfo) and serves(answer, self.sha)]
+
+    @property
+    def not_ready(self) -> list[str]:
+        return sorted(replica for replica, answer in self.latest.items()
+                      if isinstance(answer, VersionNotReady))
 
     @property
     def done(self) -> bool:
@@ -152,13 +165,20 @@ class _Poll:
         answer = read_version(response)
         if isinstance(answer, str):
             return self._problem(answer)
-        self.answer, self.last_problem = answer, None
         replica = answer.replica or UNNAMED
         self.latest[replica] = answer
+        if isinstance(answer, VersionNotReady):
+            said = f"up, but replica {replica} has {describe(answer)}"
+            # with several replicas, the list of what each answered last says it
+            self.last_problem = said if self.replicas == 1 else None
+        else:
+            self.answer, self.last_problem = answer, None
+            said = describe(answer)
+            if self.replicas > 1:
+                said += f" on replica {replica}"
         if self.replicas == 1:
-            return describe(answer)
-        return (f"{describe(answer)} on replica {replica}; "
-                f"{len(self.on_sha)} of {self.replicas} replicas serve {self.sha[:12]}")
+            return said
+        return f"{said}; {len(self.on_sha)} of {self.replicas} replicas serve {self.sha[:12]}"
 
     def _problem(self, text: str) -> str:
         self.last_problem = text
@@ -166,6 +186,8 @@ class _Poll:
 
     def failure(self, url: str, timeout: float) -> VerifyError:
         waited = f"after {timeout:.0f} s"
+        if self.replicas > 1 and self.latest:
+            return self._replicas_failure(url, waited)
         if self.answer is None:
             return VerifyError(
                 redact(f"production did not serve {self.sha[:12]} {waited}: {url} gave "
@@ -173,8 +195,6 @@ class _Poll:
                 hint="check BACKEND_URL, that the deploy finished (the host's deploy logs), "
                 "and that the backend can reach the Hub",
             )
-        if self.replicas > 1:
-            return self._replicas_failure(url, waited)
         source = self.answer.source
         hint = "the deploy may have failed or still be running: check the host's deploy logs"
         if source in ("cache", "bundled"):
@@ -200,6 +220,9 @@ class _Poll:
         if set(self.latest) == {UNNAMED}:
             hint = ("the backend does not name its replica on /version (a hubship older than "
                     "replica ids): upgrade the backend, or verify with --replicas 1")
+        elif self.not_ready:
+            hint = (f"{', '.join(self.not_ready)} had no release loaded: its reason above says "
+                    "why (its log says more); the others serve what is listed")
         elif len(self.latest) < self.replicas:
             hint = (f"only {len(self.latest)} distinct replicas answered: check that "
                     f"{self.replicas} run (the host's dashboard), or lower --replicas "
@@ -210,8 +233,11 @@ class _Poll:
         return VerifyError(redact(message), hint=hint)
 
 
-def describe(version: VersionInfo) -> str:
-    """`abc123def456 (v3, release 3, from hub)` from a `/version` answer."""
+def describe(version: VersionInfo | VersionNotReady) -> str:
+    """`abc123def456 (v3, release 3, from hub)` from a `/version` answer, or
+    `no release loaded (<reason>)`."""
+    if isinstance(version, VersionNotReady):
+        return f"no release loaded ({version.reason})"
     sha = (version.sha or "?")[:12]
     parts = [p for p in (version.tag, f"release {version.release}" if version.release else None,
                          f"from {version.source}") if p]

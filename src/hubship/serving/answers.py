@@ -57,6 +57,15 @@ class NotReady(Answer):
     reason: str
 
 
+class VersionNotReady(NotReady):
+    """No release loaded yet (`GET /version`, 503): which replica says so, and why."""
+
+    reason: str = Field(description="why, and what the backend does about it (a Hub that "
+                        "fails it: its error, and when it tries again)")
+    replica: str = Field(description="which replica answered (verify --replicas)")
+    revision: str = Field(description="the revision it tries to load (MODEL_REVISION)")
+
+
 class VersionInfo(Answer):
     """The release being served (`GET /version`)."""
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from hubship.serving.answers import Health, NotReady, Ready, VersionInfo, zulu
+from hubship.serving.answers import Health, NotReady, Ready, VersionInfo, VersionNotReady, zulu
 from hubship.serving.replicas import replica_id
-from hubship.serving.responses import detail, model_response, refusal
+from hubship.serving.responses import model_response, refusal
 from hubship.serving.state import StateDep
 
 router = APIRouter(tags=["status"])
@@ -33,14 +33,16 @@ async def ready(request: Request, state: StateDep) -> Ready | Response:
     return Ready(sha=active.sha)
 
 
-@router.get("/version", response_model=VersionInfo,
-            responses={503: refusal("no release loaded")})
+@router.get("/version", response_model=VersionInfo, responses={
+    503: refusal("no release loaded yet: which replica, and why", VersionNotReady)})
 async def version(request: Request, state: StateDep) -> VersionInfo | Response:
     """The release being served: commit sha, tag, release number, where it came from,
-    whether its signature was verified, and which replica answers."""
+    whether its signature was verified, and which replica answers (also when it serves
+    none yet: the 503 names it)."""
     active = state.active
     if active is None:
-        return detail(state.reason, 503)
+        return model_response(VersionNotReady(reason=state.reason, replica=replica_id(),
+                                              revision=state.revision), 503)
     model_set = active.model_set
     endpoint = request.app.state.settings.endpoint
     return VersionInfo(
