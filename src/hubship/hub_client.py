@@ -204,14 +204,10 @@ class HubClient:
         return info.sha
 
     def head_commit(self, revision: str) -> str:
-        """The commit `revision` names, from one HEAD on its manifest.json (its `X-Repo-Commit`
-        header): what the backend's poll asks between releases (`serving.reload`).
-
-        The cheapest Hub call that says whether a revision moved: it downloads nothing and
-        leaves the cache alone, and on huggingface.co it is a "Resolvers" request, the bucket
-        with the highest rate limit (5,000 per 5 minutes for a free account, against 1,000 for
-        the API's `model_info`, which `resolve` asks).
-        """
+        """The commit `revision` names, from one HEAD on its manifest.json (`X-Repo-Commit`):
+        the poll's cheap check (`serving.reload`). It downloads nothing, and on huggingface.co
+        it is a "Resolvers" request, the highest rate limit (5,000 per 5 minutes for a free
+        account, against 1,000 for the API's `model_info`, which `resolve` asks)."""
         from huggingface_hub import hf_hub_url
 
         url = hf_hub_url(self.repo_id, MANIFEST_FILE, revision=revision, endpoint=self.endpoint)
