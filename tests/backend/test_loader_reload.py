@@ -137,6 +137,13 @@ def test_docs_show_each_models_request_schema_and_cors(hf_api, hub_url, repo_id,
         preflight = client.options("/models/species/predict", headers={
             "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        # a browser's predict (it sends Origin) gets CORS headers: it skips the fast path
+        record = {"island": "Biscoe", "sex": "female", "bill_length_mm": 46.1,
+                  "bill_depth_mm": 13.2, "flipper_length_mm": 211.0, "body_mass_g": 4500.0}
+        simple = client.post("/models/species/predict", json=record,
+                             headers={"Origin": "https://app.example"})
+        assert simple.status_code == 200, simple.text
+        assert simple.headers["access-control-allow-origin"] == "https://app.example"
 
 
 def test_every_retry_of_a_backend_that_is_not_ready_says_all_it_tried(repo_id, tmp_path):

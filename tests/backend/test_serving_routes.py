@@ -89,6 +89,20 @@ def test_body_limit(client):
     assert chunked.status_code == 413
 
 
+def test_a_bug_while_predicting_is_a_500_and_the_backend_goes_on(client, monkeypatch, caplog):
+    import hubship.serving.fast_path as fast_path
+
+    async def broken(*args: object) -> bytes:
+        raise RuntimeError("a bug")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(fast_path, "predict_answer", broken)
+        failed = client.post("/models/species/predict", json=SPECIES_RECORD)
+    assert failed.status_code == 500 and "backend log" in failed.json()["detail"]
+    assert "RuntimeError: a bug" in caplog.text
+    assert client.post("/models/species/predict", json=SPECIES_RECORD).status_code == 200
+
+
 def test_admin_reload_needs_the_token(client, tmp_path, assets):
     for headers in ({}, {"Authorization": "Bearer wrong"},
                     {"Authorization": f"Basic {ADMIN_TOKEN}"}):

@@ -25,12 +25,12 @@ from hubship.serving import (
     routes_releases,
 )
 from hubship.serving.engine import InferenceEngine, worker_count
+from hubship.serving.fast_path import PredictFastPath
 from hubship.serving.limits import BodyLimit
 from hubship.serving.metrics import ServingMetrics
 from hubship.serving.openapi import install_openapi
 from hubship.serving.release_history import ReleaseHistory
 from hubship.serving.reload import Reloader
-from hubship.serving.routes_models import PredictFastPath
 from hubship.serving.state import ServingState
 
 if TYPE_CHECKING:
@@ -108,6 +108,9 @@ def create_app(settings: Settings | None = None, *, hf_api: HfApi | None = None
     app = FastAPIOffline(
         title="hubship backend", version=__version__, lifespan=lifespan,
         description="Serves the scikit-learn models of one Hub release; see /version.",
+        # FastAPI's native OpenTelemetry checks for configured providers on every request
+        # (~10 us, a tenth of a prediction's HTTP cost); hubship's metrics are on /metrics
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings, app.state.serving, app.state.metrics = settings, state, metrics
     app.state.reloader, app.state.engine = reloader, engine
@@ -115,11 +118,13 @@ def create_app(settings: Settings | None = None, *, hf_api: HfApi | None = None
     for module in (routes_health, routes_models, routes_releases, routes_admin):
         app.include_router(module.router)
     install_openapi(app, max_records=settings.max_records)
-    app.add_middleware(PredictFastPath, state=app.state)  # innermost: inside CORS, body limit
     if settings.cors_origin_list:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST"], allow_headers=["*"])
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # outermost: predict requests skip the layers above (see fast_path), CORS requests excepted
+    app.add_middleware(PredictFastPath, state=app.state, max_body_bytes=settings.max_body_bytes,
+                       cors=bool(settings.cors_origin_list))
     return app

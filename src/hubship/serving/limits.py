@@ -25,18 +25,22 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = None
-        for key, value in scope["headers"]:
-            if key == b"content-length":
-                length = value
-                break
+        length = self.declared_length(scope)
         if length is not None:
-            if not length.isdigit() or int(length) > self.max_bytes:
-                await self._refuse(send)
+            if length > self.max_bytes:
+                await self.refuse(send)
                 return
             await self.app(scope, receive, send)
             return
         await self._counted(scope, receive, send)
+
+    def declared_length(self, scope: Scope) -> int | None:
+        """The body size the request declares (None: not declared, e.g. chunked); a
+        Content-Length that is not a number counts as over the limit."""
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                return int(value) if value.isdigit() else self.max_bytes + 1
+        return None
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
         seen = 0
@@ -60,9 +64,9 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self.refuse(send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def refuse(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self.message)).encode()),

@@ -1,9 +1,10 @@
 """The models of the served release, and predictions.
 
-The predict handler is the hot path, and it never runs a model: it reads the active release
-once, validates the raw bytes with the release's prebuilt parser, queues the records with the
-inference engine (`engine`, which batches concurrent requests into one model call in an
-inference worker), awaits their answer and writes it after the release's prebuilt head.
+The predict handler is the hot path (`fast_path` calls it before FastAPI's layers), and it
+never runs a model: it reads the active release once, validates the raw bytes with the
+release's prebuilt parser, queues the records with the inference engine (`engine`, which
+batches concurrent requests into one model call in an inference worker), awaits their answer
+and writes it after the release's prebuilt head.
 
 Bodies over INLINE_BODY_BYTES are validated in a worker thread: up to 1 MB of JSON takes
 milliseconds to tens of milliseconds to check (see `schemas` for the limits that bound it).
@@ -107,10 +108,16 @@ async def describe_model(name: str, state: StateDep) -> ModelDetail | Response:
 async def predict(name: str, request: Request) -> Response:
     """Predict one record (an object) or several (a list); the answer names the release sha
     and carries `warnings` for values outside what the model was trained on."""
-    return await predict_response(request.app.state, name, await request.body(), perf_counter())
+    answer = await predict_answer(request.app.state, name, await request.body(), perf_counter())
+    if isinstance(answer, Response):
+        return answer
+    return Response(answer, media_type="application/json")
 
 
-async def predict_response(app_state: Any, name: str, body: bytes, started: float) -> Response:
+async def predict_answer(app_state: Any, name: str, body: bytes, started: float
+                         ) -> bytes | Response:
+    """The 200 answer's JSON bytes, or the error response; the route above and
+    `fast_path.PredictFastPath` write it."""
     active: Active | None = app_state.serving.active  # read once: this request's release
     if active is None:
         app_state.metrics.observe(UNKNOWN_MODEL, 503, perf_counter() - started)
@@ -140,13 +147,13 @@ async def predict_response(app_state: Any, name: str, body: bytes, started: floa
         for warned in warnings:
             app_state.metrics.out_of_range.labels(name, warned.input).inc()
         tail = b',"warnings":' + orjson.dumps([w.message for w in warnings]) + b"}"
+    content: bytes
     if batched:
         content = active.heads[name] + b'"predictions":' + answer + tail
     else:  # the one record's answer: its list without the brackets
         content = active.heads[name] + b'"prediction":' + answer[1:-1] + tail
-    response = Response(content, media_type="application/json")
     app_state.metrics.observe(name, 200, perf_counter() - started)
-    return response
+    return content
 
 
 def _beyond_training(app_state: Any, name: str, failure: JobFailed, warnings: list[Warned],
@@ -172,36 +179,3 @@ def _failed(app_state: Any, name: str, failure: JobFailed, started: float) -> Re
     if failure.status == 503:
         response.headers.update(RETRY_AFTER)
     return response
-
-
-class PredictFastPath:
-    """`POST /models/{name}/predict` straight to `predict_response`, as a pure ASGI layer
-    inside the body limit and CORS: FastAPI's routing, exception and dependency layers
-    cost more CPU per request than the rest of the request together (bench/serving.py). The
-    route above stays the documented one (OpenAPI) and answers the same."""
-
-    def __init__(self, app: Any, *, state: Any) -> None:
-        self.app, self.state = app, state
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        path = scope.get("path", "")
-        if (scope["type"] != "http" or scope["method"] != "POST" or not path.endswith(
-                "/predict") or not path.startswith("/models/")):
-            await self.app(scope, receive, send)
-            return
-        name = path[8:-8]
-        if not name or "/" in name:
-            await self.app(scope, receive, send)
-            return
-        started = perf_counter()
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        response = await predict_response(self.state, name, body, started)
-        await response(scope, receive, send)

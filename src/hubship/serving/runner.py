@@ -75,25 +75,28 @@ class ModelRunner:
         return self.outputs(self.raw(rows))
 
 
-def _not_finite(raw: np.ndarray) -> int | None:
-    """The index of the first row holding NaN or infinity, if any (numbers only)."""
+def _not_finite(raw: np.ndarray) -> list[int]:
+    """The indices of the rows holding NaN or infinity (numbers only), in order."""
     if raw.dtype.kind not in "fc":
         if raw.dtype.kind == "O":  # labels may be numbers
-            for index, value in enumerate(raw.tolist()):
-                if isinstance(value, float) and not math.isfinite(value):
-                    return index
-        return None
+            return [index for index, value in enumerate(raw.tolist())
+                    if isinstance(value, float) and not math.isfinite(value)]
+        return []
     bad = ~np.isfinite(raw)
     if not bad.any():
-        return None
-    return int(np.flatnonzero(bad.reshape(len(raw), -1).any(axis=1))[0])
+        return []
+    return np.flatnonzero(bad.reshape(len(raw), -1).any(axis=1)).tolist()
+
+
+def _not_a_number(runner: ModelRunner, row: int) -> JobFailed:
+    return JobFailed(500, f"model {runner.name!r} gave a value that is not a number "
+                          f"(NaN or infinity) for record {row}; check that model")
 
 
 def _answer(runner: ModelRunner, raw: np.ndarray) -> JobResult:
-    row = _not_finite(raw)
-    if row is not None:
-        return JobFailed(500, f"model {runner.name!r} gave a value that is not a number "
-                              f"(NaN or infinity) for record {row}; check that model")
+    bad = _not_finite(raw)
+    if bad:
+        return _not_a_number(runner, bad[0])
     return orjson.dumps(runner.outputs(raw))
 
 
@@ -113,10 +116,18 @@ def run_jobs(runner: ModelRunner, jobs: list[Rows]) -> list[JobResult]:
         raw = runner.raw(rows)
     except Exception:  # some request's rows make the model raise: find it, spare the others
         return [_alone(runner, job) for job in jobs]
+    # the answers of the whole batch at once: numpy's per-call cost, paid per job, would cost
+    # more than building them
+    outputs = runner.outputs(raw)
+    bad = _not_finite(raw)
     results: list[JobResult] = []
     start = 0
     for job in jobs:
         end = start + len(job)
-        results.append(_answer(runner, raw[start:end]))
+        first_bad = next((row for row in bad if start <= row < end), None)
+        if first_bad is None:
+            results.append(orjson.dumps(outputs[start:end]))
+        else:
+            results.append(_not_a_number(runner, first_bad - start))
         start = end
     return results
