@@ -124,7 +124,9 @@ def create_app(settings: Settings | None = None, *, hf_api: HfApi | None = None
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST"], allow_headers=["*"])
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    # outermost: predict requests skip the layers above (see fast_path), CORS requests excepted
-    app.add_middleware(PredictFastPath, state=app.state, max_body_bytes=settings.max_body_bytes,
-                       cors=bool(settings.cors_origin_list))
+    # Predict requests are answered before every layer of the stack, FastAPI's own included
+    # (see fast_path). Starlette builds the stack on the first request unless it is set.
+    app.middleware_stack = PredictFastPath(
+        app.build_middleware_stack(), state=app.state, max_body_bytes=settings.max_body_bytes,
+        cors=bool(settings.cors_origin_list))
     return app

@@ -2,8 +2,9 @@
 
 Starlette's error middleware, FastAPI's exception telemetry and body limit, ours, CORS and
 routing wrap every request. For the predict route those layers cost more CPU than the request's
-own work (validation, queueing, the answer), so `PredictFastPath`, the outermost middleware,
-answers predict requests itself and keeps what those layers did that predict needs:
+own work (validation, queueing, the answer), so `PredictFastPath`, set around the whole stack
+(`app.create_app`), answers predict requests itself and keeps what those layers did that predict
+needs:
 
 - the body limit (HUBSHIP_MAX_BODY_BYTES): a declared Content-Length over it is refused before
   the body is read; a chunked body is counted as it arrives;
