@@ -18,6 +18,7 @@ import joblib
 
 from hubship.manifest import Manifest, sha256_file
 from hubship.signing import SigningKey, generate, write_key_pair
+from tests.support.cli import run_hubship
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,12 +82,11 @@ def copy_release(source: Path, target: Path) -> Path:
     return Path(shutil.copytree(source, target))
 
 
-def hubship_cli(*args: str, env: dict[str, str], cwd: Path = ROOT,
-                timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """`python -m hubship ARGS` as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "hubship", *args], cwd=cwd, text=True,
-                          capture_output=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200", **env})
+def hubship_cli(*args: str, env: dict[str, str], cwd: Path = ROOT
+                ) -> subprocess.CompletedProcess[str]:
+    """`hubship ARGS` as a user runs it, in this process (tests.support.cli: the same
+    `hubship.cli.main`, without an interpreter start and imports per call)."""
+    return run_hubship(*args, env=env, cwd=cwd)
 
 
 def upload_raw(api, repo_id: str, folder: Path, *, tag: str | None = None) -> str:

@@ -5,8 +5,6 @@ markup; and its headline never claims a production state it did not check."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from hubship.config import Settings
 from hubship.deploy import check_verifiable
 from hubship.errors import ConfigError, DeployError
 from hubship.pipeline import PipelineSummary, run_pipeline
+from tests.support.cli import run_hubship
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -24,12 +23,10 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 @pytest.mark.parametrize("target", ["railway", "render", "webhook"])
 def test_a_deploy_without_backend_url_is_refused_before_training(target: str, tmp_path: Path):
     marker = tmp_path / "trained"
-    env = {**os.environ, "DEPLOY_TARGET": target, "HUBSHIP_HOME": str(tmp_path / "home"),
+    env = {"DEPLOY_TARGET": target, "HUBSHIP_HOME": str(tmp_path / "home"),
            "HUBSHIP_TRAIN_COMMAND": f"{sys.executable} -c \"open({str(marker)!r}, 'w')\"",
-           "COLUMNS": "200"}
-    env.pop("BACKEND_URL", None)
-    done = subprocess.run([sys.executable, "-m", "hubship", "run"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+           "BACKEND_URL": None}
+    done = run_hubship("run", env=env, cwd=tmp_path)
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"DEPLOY_TARGET={target} needs BACKEND_URL to prove production serves" in done.stderr
