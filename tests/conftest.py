@@ -33,7 +33,11 @@ os.environ.pop("HF_HUB_DISABLE_XET", None)  # `import hubship` decides, as in pr
 # large files through LFS, not Xet (hubship.local_hub_client).
 from hubship.services import hub_service  # noqa: E402
 from tests.support.environment import isolate_environment  # noqa: E402
-from tests.support.real_releases import RealReleases, make_real_releases  # noqa: E402
+from tests.support.real_releases import (  # noqa: E402
+    RealReleases,
+    make_real_releases,
+    train_release,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -74,6 +78,19 @@ def real_releases(hub_url: str, tmp_path_factory: pytest.TempPathFactory) -> Rea
     them; the hub fault test publishes what train.py wrote, `.assets`, to a hub of its own)."""
     return make_real_releases(hub_url, f"tests/penguins-{uuid.uuid4().hex[:8]}",
                               tmp_path_factory.mktemp("real-releases"))
+
+
+@pytest.fixture(scope="session")
+def trained_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The release `python models/train.py` writes in this checkout, trained once per session
+    for the training, publish and trust tests. Read it, never change it: `trained` is a copy."""
+    return train_release(tmp_path_factory.mktemp("trained") / "model_assets")
+
+
+@pytest.fixture
+def trained(trained_once: Path, tmp_path: Path) -> Path:
+    """A fresh copy of `trained_once` for one test to change."""
+    return Path(shutil.copytree(trained_once, tmp_path / "release"))
 
 
 @pytest.fixture

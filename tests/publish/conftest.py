@@ -1,14 +1,11 @@
 """Releases to publish: the real training script, and variants of its output.
 
-`trained` runs `python models/train.py` once per session; each test gets its own copy.
+`trained_once` (tests/conftest.py) runs `python models/train.py` once per session; each
+test gets its own copy, `trained`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import joblib
@@ -18,22 +15,6 @@ from hubship.manifest import Manifest, sha256_file
 from tests.support import release_builder
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def trained_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("trained") / "model_assets"
-    subprocess.run(
-        [sys.executable, "models/train.py"], cwd=ROOT, check=True, capture_output=True,
-        env={**os.environ, "HUBSHIP_ASSETS_DIR": str(out)},
-    )
-    return out
-
-
-@pytest.fixture
-def trained(trained_once: Path, tmp_path: Path) -> Path:
-    """A fresh copy of a trained release directory."""
-    return Path(shutil.copytree(trained_once, tmp_path / "release"))
 
 
 def replace_model(release_dir: Path, name: str, model: object) -> Path:

@@ -86,6 +86,13 @@ def make_real_releases(hub_url: str, repo_id: str, work: Path) -> RealReleases:
     return RealReleases(repo_id, releases)
 
 
+def train_release(out: Path, *, cwd: Path = ROOT) -> Path:
+    """`python models/train.py` run from `cwd` into `out`, as a user runs it (CI variables
+    removed, so a run in CI writes what a run on a laptop does)."""
+    _run([sys.executable, str(ROOT / "models" / "train.py")], cwd, HUBSHIP_ASSETS_DIR=str(out))
+    return out
+
+
 def replay(api: Any, repo_id: str, release: PublishedRelease) -> str:
     """`release`'s commit on `repo_id` (created public if missing): the same files, title and
     tag `v<N>`; returns the new commit's sha."""

@@ -8,10 +8,8 @@ and `test_release_checks` proves the marker does appear when the same file is un
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import joblib
@@ -68,13 +66,6 @@ def key_files(folder: Path, name: str = "signing") -> tuple[SigningKey, Path, Pa
 def pem_body_lines(key: SigningKey) -> list[str]:
     """The private key's base64 lines: none may appear in a log, card or manifest."""
     return [line for line in key.pem.decode().splitlines() if not line.startswith("-----")]
-
-
-def train(out: Path) -> Path:
-    """Run the real `models/train.py` into `out`."""
-    subprocess.run([sys.executable, "models/train.py"], cwd=ROOT, check=True,
-                   capture_output=True, env={**os.environ, "HUBSHIP_ASSETS_DIR": str(out)})
-    return out
 
 
 def copy_release(source: Path, target: Path) -> Path:

@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TRAIN_SCRIPT = ROOT / "models" / "train.py"
+from tests.support.real_releases import train_release
+
 CI_VARIABLES = ("GITHUB_SHA", "GITHUB_REF", "GITHUB_REPOSITORY", "GITHUB_SERVER_URL",
                 "GITHUB_RUN_ID", "SOURCE_DATE_EPOCH")
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in CI_VARIABLES}
-    env.update(extra)
-    return env
-
-
-def run_train_script(out_dir: Path, *, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python models/train.py` exactly as a user runs it, writing into `out_dir`."""
-    done = subprocess.run(
-        [sys.executable, str(TRAIN_SCRIPT)], cwd=cwd, capture_output=True, text=True,
-        env=clean_env(HUBSHIP_ASSETS_DIR=str(out_dir)), timeout=120, check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
 @pytest.fixture(scope="session")
-def two_releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Two releases from two runs of models/train.py on the same inputs, from different cwds."""
-    base = tmp_path_factory.mktemp("train-runs")
-    first, second = base / "first", base / "second"
-    run_train_script(first, cwd=ROOT)
-    run_train_script(second, cwd=base)
-    return first, second
+def two_releases(trained_once: Path, tmp_path_factory: pytest.TempPathFactory
+                 ) -> tuple[Path, Path]:
+    """Two releases from two runs of models/train.py on the same inputs, from different cwds:
+    the session's `trained_once` (run from the project root) and a run from elsewhere."""
+    elsewhere = tmp_path_factory.mktemp("train-elsewhere")
+    return trained_once, train_release(elsewhere / "second", cwd=elsewhere)
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,8 @@
-"""Trust fixtures: the real training output, key pairs, and releases the real publisher signed
-on the session's local hub."""
+"""Trust fixtures: key pairs, and releases the real publisher signed on the session's local
+hub (the real training output is `trained`, tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,18 +13,7 @@ from hubship.publish import PublishResult, publish
 from hubship.registry import Registry
 from hubship.release import Trust
 from hubship.signing import SigningKey
-from tests.support.trust import key_files, train
-
-
-@pytest.fixture(scope="session")
-def trained_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train(tmp_path_factory.mktemp("trained") / "model_assets")
-
-
-@pytest.fixture
-def trained(trained_once: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the release `models/train.py` writes."""
-    return Path(shutil.copytree(trained_once, tmp_path / "release"))
+from tests.support.trust import key_files
 
 
 @pytest.fixture(scope="session")
