@@ -1,4 +1,6 @@
-"""The entry points as a user runs them: scripts/upload_models.py and `hubship ...`."""
+"""The entry points as a user runs them: scripts/upload_models.py and `python -m hubship` as
+processes of their own; the other `hubship ...` commands in this process (tests.support.cli: the
+same `hubship.cli.main`, without an interpreter start and imports per call)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hubship.services import free_port, hub_service, is_up, port_is_free
+from tests.support.cli import run_hubship
 
 ROOT = Path(__file__).resolve().parents[2]
 # Not shaped like "hf_...": redact() always masks that shape, so only the secrets list can
@@ -31,7 +34,7 @@ def _upload(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def _hubship(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return _run([sys.executable, "-m", "hubship", *args], **env)
+    return run_hubship(*args, env=env, cwd=ROOT)
 
 
 def test_upload_script_then_releases_and_rollback(hub_url: str, repo_id: str, trained_once: Path,
@@ -139,7 +142,10 @@ def test_help_lists_the_loop_in_order_with_plain_flags_and_the_version() -> None
     commands = re.findall(r"^  ([a-z-]+)  ", top.stdout.split("Commands:")[1], flags=re.M)
     assert commands[:8] == ["demo", "run", "train", "publish", "deploy", "verify", "releases",
                             "rollback"]
-    assert re.fullmatch(r"hubship \d+\.\d+\.\d+\n", _hubship("--version").stdout)
+    # `python -m hubship` itself, once, as its own process
+    version = _run([sys.executable, "-m", "hubship", "--version"])
+    assert version.returncode == 0, version.stderr
+    assert re.fullmatch(r"hubship \d+\.\d+\.\d+\n", version.stdout)
     publish = _hubship("publish", "--help").stdout
     assert "--force / --no-force" in publish and "<bool>" not in publish
     assert _hubship("publish", "--dry-run", "--no-dry-run", "--help").returncode == 0

@@ -10,7 +10,8 @@ exit code 1, as the interpreter would. Warnings logged with no handler set up re
 Python's last-resort handler prints them in a subprocess.
 
 Tests of the real process (signals, the interpreter's start, `python -m hubship` itself) keep
-using subprocesses: tests/publish/test_cli.py, tests/e2e, tests/training/test_train_command.py.
+using subprocesses: tests/publish/test_cli.py (the upload script, `python -m hubship --version`),
+tests/e2e, tests/training/test_train_command.py.
 """
 
 from __future__ import annotations
