@@ -54,6 +54,18 @@ def backend_url(hub_url: str, published: dict[str, object],
 
 
 @pytest.fixture(scope="session")
+def not_ready_backend_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real backend whose Hub is a dead port, with no cache nor bundled release: it stays up
+    (/health) but never ready (/ready 503 with the reason). No test changes it."""
+    service = backend_service(f"http://127.0.0.1:{free_port()}", "tests/nowhere",
+                              tmp_path_factory.mktemp("not-ready-backend"), port=free_port(),
+                              wait_for="/health")
+    service.start(timeout=90)
+    yield service.url
+    service.stop()
+
+
+@pytest.fixture(scope="session")
 def frontend_url(frontend_dist: Path, backend_url: str,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     service = frontend_service(frontend_dist, backend_url,

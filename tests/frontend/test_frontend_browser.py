@@ -235,18 +235,16 @@ def test_a_banner_says_the_backend_is_down_and_the_page_recovers_when_it_returns
 
 
 def test_a_banner_says_why_the_backend_is_not_ready(
-    page: Page, frontend_dist: Path, tmp_path: Path, artifacts_dir: Path,
+    page: Page, frontend_dist: Path, not_ready_backend_url: str, tmp_path: Path,
+    artifacts_dir: Path,
 ) -> None:
     # The backend's Hub does not answer and it has no cache nor bundled release: it stays up
     # (/health) but not ready (/ready 503 with the reason).
-    dead_hub = f"http://127.0.0.1:{free_port()}"
-    backend = backend_service(dead_hub, "tests/nowhere", tmp_path / "backend",
-                              port=free_port(), wait_for="/health").start(timeout=90)
-    frontend = None
-    try:
-        frontend = frontend_service(frontend_dist, backend.url, tmp_path / "frontend.log").start()
+    with frontend_service(frontend_dist, not_ready_backend_url,
+                          tmp_path / "frontend.log") as frontend:
         # "...; retrying in N s" counts up between our read and the page's: compare the rest
-        reason = re.split(r"; retrying in \d+ s", _settled_not_ready_reason(backend.url))[0]
+        reason = re.split(r"; retrying in \d+ s",
+                          _settled_not_ready_reason(not_ready_backend_url))[0]
         assert "no bundled release" in reason
         page.goto(frontend.url)
 
@@ -255,10 +253,6 @@ def test_a_banner_says_why_the_backend_is_not_ready(
         expect(banner).to_contain_text("not ready")
         expect(page.get_by_test_id("status-message")).to_contain_text(reason)
         page.screenshot(path=artifacts_dir / "frontend-not-ready.png", full_page=True)
-    finally:
-        if frontend is not None:
-            frontend.stop()
-        backend.stop()
 
 
 def _settled_not_ready_reason(backend_url: str, timeout: float = 30.0) -> str:

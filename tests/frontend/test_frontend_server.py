@@ -15,8 +15,7 @@ from starlette.testclient import TestClient
 
 from hubship.errors import HubshipError
 from hubship.frontend_server import SECURITY_HEADERS, create_frontend_app, ensure_built
-from hubship.services import free_port
-from tests.support.frontend_services import backend_service, frontend_service
+from tests.support.frontend_services import frontend_service
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = "http://backend.test:9000"
@@ -264,19 +263,14 @@ def test_a_redirect_to_the_backend_points_at_this_servers_api(
     assert answer.status_code == 307 and answer.headers["location"] == rewritten
 
 
-def test_date_and_server_are_never_doubled(dist: Path, tmp_path: Path) -> None:
+def test_date_and_server_are_never_doubled(dist: Path, not_ready_backend_url: str,
+                                          tmp_path: Path) -> None:
     # The real processes: `hubship frontend` (uvicorn) in front of a real backend (not ready:
     # its Hub is a dead port; /health answers all the same).
-    backend = backend_service(f"http://127.0.0.1:{free_port()}", "tests/nowhere",
-                              tmp_path / "backend", port=free_port(),
-                              wait_for="/health").start(timeout=90)
-    try:
-        with frontend_service(dist, backend.url, tmp_path / "frontend.log") as frontend:
-            direct = httpx.get(f"{backend.url}/health")
-            forwarded = httpx.get(f"{frontend.url}/api/health")
-            page = httpx.get(f"{frontend.url}/")
-    finally:
-        backend.stop()
+    with frontend_service(dist, not_ready_backend_url, tmp_path / "frontend.log") as frontend:
+        direct = httpx.get(f"{not_ready_backend_url}/health")
+        forwarded = httpx.get(f"{frontend.url}/api/health")
+        page = httpx.get(f"{frontend.url}/")
     assert forwarded.status_code == page.status_code == 200
     assert forwarded.headers.get_list("server") == direct.headers.get_list("server")
     assert len(forwarded.headers.get_list("date")) == 1
