@@ -16,9 +16,10 @@ def _env(hub: str, repo_id: str, home: Path, **extra: str) -> dict[str, str]:
     return {"HF_ENDPOINT": hub, "HF_REPO_ID": repo_id, "HUBSHIP_HOME": str(home), **extra}
 
 
-def test_serves_the_published_release_and_predicts(hub_url, hf_api, repo_id, published,
-                                                   start_backend, tmp_path):
-    backend = start_backend(_env(hub_url, repo_id, tmp_path / "home"))
+def test_serves_the_published_release_and_predicts_then_never_loads_an_altered_cache(
+        hub_url, hf_api, repo_id, published, start_backend, tmp_path):
+    home = tmp_path / "home"
+    backend = start_backend(_env(hub_url, repo_id, home))
     ready = httpx.get(f"{backend.url}/ready").json()
     assert ready == {"ready": True, "sha": published[1]}
     version = httpx.get(f"{backend.url}/version").json()
@@ -38,6 +39,19 @@ def test_serves_the_published_release_and_predicts(hub_url, hf_api, repo_id, pub
     metrics = httpx.get(f"{backend.url}/metrics").text
     assert 'hubship_predict_requests_total{model="species",status="200"} 1.0' in metrics
     assert f'sha="{published[1]}"' in metrics
+    backend.stop()
+
+    # restarted with a cached model file altered on disk: it is rejected and downloaded again
+    [cached] = home.glob(f"backend-cache/*/snapshots/{published[1]}/models/species.joblib")
+    cached.resolve().write_bytes(cached.read_bytes()[:-8] + b"tampered")
+    second = start_backend(_env(hub_url, repo_id, home))
+    log = log_text(second)
+    assert "models/species.joblib: sha256" in log and "cached file rejected" in log
+    version = httpx.get(f"{second.url}/version").json()
+    assert (version["source"], version["sha"]) == ("hub", published[1])  # downloaded again
+    assert not cached.read_bytes().endswith(b"tampered")
+    assert httpx.post(f"{second.url}/models/species/predict",
+                      json=SPECIES_RECORD).status_code == 200
 
 
 def test_hub_down_serves_the_cache_then_bundled_then_not_ready(real_releases, bundled,
@@ -86,24 +100,6 @@ def test_hub_down_serves_the_cache_then_bundled_then_not_ready(real_releases, bu
     assert "did not answer" in ready.json()["reason"] and "retrying" in ready.json()["reason"]
     assert httpx.post(f"{nothing.url}/models/species/predict",
                       json=SPECIES_RECORD).status_code == 503
-
-
-def test_altered_cached_model_is_never_loaded(hub_url, repo_id, published, start_backend,
-                                              tmp_path):
-    home = tmp_path / "home"
-    first = start_backend(_env(hub_url, repo_id, home))
-    first.stop()
-    [cached] = home.glob(f"backend-cache/*/snapshots/{published[1]}/models/species.joblib")
-    cached.resolve().write_bytes(cached.read_bytes()[:-8] + b"tampered")
-
-    second = start_backend(_env(hub_url, repo_id, home))
-    log = log_text(second)
-    assert "models/species.joblib: sha256" in log and "cached file rejected" in log
-    version = httpx.get(f"{second.url}/version").json()
-    assert (version["source"], version["sha"]) == ("hub", published[1])  # downloaded again
-    assert not cached.read_bytes().endswith(b"tampered")
-    assert httpx.post(f"{second.url}/models/species/predict",
-                      json=SPECIES_RECORD).status_code == 200
 
 
 def test_reload_under_load_drops_no_request(hub_url, repo_id, published, push_release,
