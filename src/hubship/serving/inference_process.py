@@ -4,13 +4,19 @@ It talks to its backend over stdin/stdout, one message at a time, each a 4-byte 
 length and a pickle (a private pipe between two processes of the same install: the backend
 already verified what it sends). Messages in:
 
-  ("load", key, blob)          blob pickles {model name: ModelRunner} of one release
+  ("open", key, models)        models: {name: ModelToLoad} of one release the backend checked
+                               (signature, sha256, versions); each file's bytes are hashed
+                               again here and unpickled only if they match
+  ("load", key, blob)          blob pickles {model name: ModelRunner} (a model built in the
+                               backend, e.g. by the tests)
   ("drop", key)                that release has no request left; free it
   ("batch", id, key, name, jobs)   predict: jobs is one list of row tuples per request
 
-and out: ("ready", pid), ("loaded", key, error or None), ("done", id, results). It imports
-only what predicting needs (numpy, pandas, scikit-learn through the pickles, orjson), so it
-starts in a fraction of the backend's time. Anything printed goes to stderr: stdout is the pipe.
+and out: ("ready", pid), ("loaded", key, error or None, {name: ModelRunner.describe()}),
+("done", id, results). It imports only what predicting needs (numpy, pandas, scikit-learn,
+joblib, orjson), never FastAPI, pydantic or the Hub client, and it imports them as soon as it
+starts, while the backend asks the Hub and verifies the release: the backend itself never
+imports pandas or scikit-learn. Anything printed goes to stderr: stdout is the pipe.
 """
 
 from __future__ import annotations
@@ -20,9 +26,30 @@ import pickle
 import signal
 import struct
 import sys
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
+
+from hubship.model_files import ModelFile
 
 HEADER = struct.Struct("<I")
+
+
+class ModelToLoad(NamedTuple):
+    """A model of a checked release: its file, and what its answers need from the manifest."""
+
+    file: ModelFile
+    task: str
+    unit: str | None
+    classes: list[Any] | None  # the manifest's, for a classifier that names none itself
+
+
+def open_models(models: dict[str, ModelToLoad]) -> dict[str, Any]:
+    """{name: ModelRunner} of every model, each file hashed before it is unpickled."""
+    from hubship.model_files import load_checked
+    from hubship.serving.runner import ModelRunner
+
+    return {name: ModelRunner.build(name, model.task, load_checked(model.file, name),
+                                    unit=model.unit, classes=model.classes)
+            for name, model in models.items()}
 
 
 def read_message(stream: BinaryIO) -> Any:
@@ -39,6 +66,9 @@ def frame(message: Any) -> bytes:
 
 
 def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
+    import joblib  # noqa: F401  # what every release needs, imported before it is asked for
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
     import sklearn
 
     from hubship.serving.runner import run_jobs
@@ -56,14 +86,15 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
         if kind == "batch":
             _, batch_id, key, name, jobs = message
             send(("done", batch_id, run_jobs(releases[key][name], jobs)))
-        elif kind == "load":
-            _, key, blob = message
+        elif kind in ("open", "load"):
+            _, key, what = message
             try:
-                releases[key] = pickle.loads(blob)
+                releases[key] = open_models(what) if kind == "open" else pickle.loads(what)
             except Exception as exc:  # e.g. a package the pickle needs is missing here
-                send(("loaded", key, f"{type(exc).__name__}: {exc}"))
+                send(("loaded", key, f"{type(exc).__name__}: {exc}", None))
             else:
-                send(("loaded", key, None))
+                send(("loaded", key, None, {name: runner.describe()
+                                            for name, runner in releases[key].items()}))
         elif kind == "drop":
             releases.pop(message[1], None)
 

@@ -5,9 +5,12 @@ HUBSHIP_INFERENCE_WORKERS (`engine.worker_count`):
 
 - `ProcessWorker` (N >= 1, the default): a `python -m hubship.serving.inference_process` child
   per worker, fed over its stdin/stdout pipes by the event loop (no thread in between). Each
-  loads a release once (the backend sends the verified, unpickled `ModelRunner`s re-pickled)
-  and predicts in parallel with the HTTP side: pandas and scikit-learn hold the GIL for most of
+  loads a release once, from the files the backend verified (it hashes each file's bytes
+  again before unpickling them; the backend never unpickles, nor imports scikit-learn), and
+  predicts in parallel with the HTTP side: pandas and scikit-learn hold the GIL for most of
   a call, so a thread would take turns with the event loop (bench/serving.py measures both).
+  The processes start first thing in the lifespan, so their imports overlap the backend's
+  Hub check and verification (bench/cold_start.py).
 - `ThreadWorker` (N = 0): one thread of the backend process. No second copy of the models and
   no pipe; for one-core hosts and for tests that reach into the running model.
 
@@ -31,6 +34,8 @@ from hubship.serving.runner import JobResult, ModelRunner, Rows, run_jobs
 
 log = logging.getLogger("hubship.serving")
 STOP_SECONDS = 5.0
+Load = tuple[Any, ...]  # ("open", key, {name: ModelToLoad}) or ("load", key, pickled runners)
+Described = dict[str, ModelRunner] | None  # a release's models as a worker process loaded them
 
 
 class WorkerDied(Exception):
@@ -65,10 +70,10 @@ class ThreadWorker:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"hubship-inference-{index}",
                                            initializer=_fast_sklearn)
 
-    async def start(self, releases: Mapping[int, bytes]) -> None:
+    async def start(self, releases: Mapping[int, Load]) -> None:
         return None
 
-    async def load(self, key: int, blob: bytes) -> None:
+    async def load(self, key: int, message: Load) -> Described:
         return None  # the runner travels with each batch
 
     def drop(self, key: int) -> None:
@@ -95,7 +100,7 @@ class ProcessWorker:
         self.ids = itertools.count()
         self.reader: asyncio.Task[None] | None = None
 
-    async def start(self, releases: Mapping[int, bytes]) -> None:
+    async def start(self, releases: Mapping[int, Load]) -> None:
         """Start the process and load every release in `releases`, including any added while
         it loads; `alive` once it holds them all."""
         self.loaded = set()
@@ -116,14 +121,17 @@ class ProcessWorker:
                     await self.load(key, releases[key])
         self.alive = True
 
-    async def load(self, key: int, blob: bytes) -> None:
+    async def load(self, key: int, message: Load) -> Described:
+        """Send `message` (an "open" or a "load" of release `key`, see inference_process);
+        the models as the process describes them."""
         future = self._expect(("load", key))
-        await self._send(("load", key, blob))
-        error = await future
+        await self._send(message)
+        error, described = await future
         if error is not None:
             raise ReleaseNotLoaded(f"inference process {self.pid} could not load the "
                                    f"release: {error}")
         self.loaded.add(key)
+        return described  # type: ignore[no-any-return]
 
     def drop(self, key: int) -> None:
         self.loaded.discard(key)
@@ -173,9 +181,9 @@ class ProcessWorker:
                 if message[0] == "done":
                     future = self.pending.pop(("batch", message[1]), None)
                     result = message[2]
-                else:  # ("loaded", key, error)
+                else:  # ("loaded", key, error, described)
                     future = self.pending.pop(("load", message[1]), None)
-                    result = message[2]
+                    result = message[2:]
                 if future is not None and not future.done():
                     future.set_result(result)
         except (asyncio.IncompleteReadError, ConnectionError):
