@@ -25,6 +25,7 @@ import os
 import pickle
 import signal
 import struct
+import subprocess
 import sys
 from typing import Any, BinaryIO, NamedTuple
 
@@ -50,6 +51,43 @@ def open_models(models: dict[str, ModelToLoad]) -> dict[str, Any]:
     return {name: ModelRunner.build(name, model.task, load_checked(model.file, name),
                                     unit=model.unit, classes=model.classes)
             for name, model in models.items()}
+
+
+def spawn() -> subprocess.Popen[bytes]:
+    """A new inference process, its stdin and stdout pipes to this one (stderr shared)."""
+    return subprocess.Popen([sys.executable, "-m", "hubship.serving.inference_process"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+_early: list[subprocess.Popen[bytes]] = []
+_early_parent: list[int] = []  # the pid that started them: a forked copy must not adopt them
+
+
+def start_early() -> None:
+    """Start the inference processes now, before the backend imports its web stack (the
+    backend's entry point calls this first): their own imports (pandas, scikit-learn: most of
+    a cold start) then run beside the backend's, and the first `ProcessWorker.start`s adopt
+    them. How many: HUBSHIP_INFERENCE_WORKERS, read here from the environment as Settings
+    reads it (none when it says 0 or is not valid; Settings then says why). A process the
+    backend does not adopt ends with the backend (its stdin closes)."""
+    from hubship.serving.engine import worker_count
+
+    setting = next((value for name, value in os.environ.items()
+                    if name.lower() == "hubship_inference_workers" and value), "1")
+    try:
+        count = worker_count(setting)
+    except ValueError:
+        return
+    _early_parent[:] = [os.getpid()]
+    _early.extend(spawn() for _ in range(count))
+
+
+def adopt_early() -> subprocess.Popen[bytes] | None:
+    """A process `start_early` started and no worker has taken yet, if any (never in a
+    process forked after the start, e.g. a server that imports the app before forking)."""
+    if not _early or _early_parent != [os.getpid()]:
+        return None
+    return _early.pop(0)
 
 
 def read_message(stream: BinaryIO) -> Any:

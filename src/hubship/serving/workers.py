@@ -23,13 +23,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import sys
+import subprocess
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from hubship.serving.inference_process import HEADER, frame
+from hubship.serving.inference_process import HEADER, adopt_early, frame, spawn
 from hubship.serving.runner import JobResult, ModelRunner, Rows, run_jobs
 
 log = logging.getLogger("hubship.serving")
@@ -87,13 +87,41 @@ class ThreadWorker:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
+class Child:
+    """A started inference process, its pipes as asyncio streams (a `subprocess.Popen`, not
+    an asyncio subprocess: it may have been started before the event loop, `start_early`)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], stdin: asyncio.StreamWriter,
+                 stdout: asyncio.StreamReader) -> None:
+        self.popen, self.stdin, self.stdout = popen, stdin, stdout
+
+    @classmethod
+    async def attach(cls, popen: subprocess.Popen[bytes]) -> Child:
+        loop = asyncio.get_running_loop()
+        stdout = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdout), popen.stdout)
+        transport, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin)
+        return cls(popen, asyncio.StreamWriter(transport, protocol, None, loop), stdout)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    async def wait(self) -> int:
+        return await asyncio.to_thread(self.popen.wait)
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+
 class ProcessWorker:
     kind = "process"
 
     def __init__(self, index: int, on_exit: Callable[[ProcessWorker], None]) -> None:
         self.index, self.on_exit = index, on_exit
         self.alive = self.stopping = False
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: Child | None = None
         self.pid: int | None = None
         self.loaded: set[int] = set()
         self.pending: dict[tuple[str, int], asyncio.Future[Any]] = {}
@@ -104,9 +132,7 @@ class ProcessWorker:
         """Start the process and load every release in `releases`, including any added while
         it loads; `alive` once it holds them all."""
         self.loaded = set()
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hubship.serving.inference_process",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        self.process = await Child.attach(adopt_early() or spawn())
         try:
             ready = await self._read()
         except asyncio.IncompleteReadError:
@@ -155,7 +181,7 @@ class ProcessWorker:
     def _pipes(self) -> tuple[asyncio.StreamWriter, asyncio.StreamReader]:
         """The started process's stdin and stdout (both pipes, see `start`)."""
         process = self.process
-        if process is None or process.stdin is None or process.stdout is None:
+        if process is None:
             raise WorkerDied(f"inference process {self.pid} is not running")
         return process.stdin, process.stdout
 
@@ -206,7 +232,7 @@ class ProcessWorker:
         process = self.process
         if process is None or process.returncode is not None:
             return
-        process.stdin.close()  # type: ignore[union-attr]  # the child's read ends: it exits
+        process.stdin.close()  # the child's read ends: it exits
         try:
             await asyncio.wait_for(process.wait(), STOP_SECONDS)
         except TimeoutError:
