@@ -224,3 +224,4 @@ def test_a_dead_inference_process_is_restarted_and_its_requests_answered_503(tmp
         assert metric(client, "hubship_inference_worker_restarts_total") == 1
         again = client.post(PREDICT, json=GOOD_PENGUIN)  # the restarted one holds the release
         assert again.status_code == 200
+
