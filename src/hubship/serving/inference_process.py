@@ -21,6 +21,8 @@ imports pandas or scikit-learn. Anything printed goes to stderr: stdout is the p
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import pickle
 import signal
@@ -68,8 +70,8 @@ def start_early() -> None:
     backend's entry point calls this first): their own imports (pandas, scikit-learn: most of
     a cold start) then run beside the backend's, and the first `ProcessWorker.start`s adopt
     them. How many: HUBSHIP_INFERENCE_WORKERS, read here from the environment as Settings
-    reads it (none when it says 0 or is not valid; Settings then says why). A process the
-    backend does not adopt ends with the backend (its stdin closes)."""
+    reads it (none when it says 0 or is not valid; Settings then says why). A process no
+    worker adopted is killed when the backend exits (e.g. on a configuration error)."""
     from hubship.serving.engine import worker_count
 
     setting = next((value for name, value in os.environ.items()
@@ -80,6 +82,13 @@ def start_early() -> None:
         return
     _early_parent[:] = [os.getpid()]
     _early.extend(spawn() for _ in range(count))
+    atexit.register(_kill_unadopted)
+
+
+def _kill_unadopted() -> None:
+    if _early_parent == [os.getpid()]:
+        for process in _early:
+            process.kill()
 
 
 def adopt_early() -> subprocess.Popen[bytes] | None:
@@ -146,7 +155,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the pipe
-    serve(sys.stdin.buffer, outbox)
+    with contextlib.suppress(BrokenPipeError):  # the backend is gone: nobody to answer
+        serve(sys.stdin.buffer, outbox)
 
 
 if __name__ == "__main__":
