@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from hubship.serving.app import create_app
+from hubship.serving.inference_process import start_early
+
+start_early()  # the inference processes import pandas and scikit-learn while this one goes on
+
+from hubship.serving.app import create_app  # noqa: E402
 
 app = create_app()

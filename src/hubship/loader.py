@@ -49,7 +49,8 @@ from hubship.errors import (
 )
 from hubship.hub_client import HubClient, backend_cache_dir, tag_name
 from hubship.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, ModelEntry, utcnow
-from hubship.release import CheckedRelease, Trust, open_release
+from hubship.model_files import ModelFile
+from hubship.release import CheckedRelease, Trust, check
 
 log = logging.getLogger("hubship.loader")
 
@@ -62,7 +63,8 @@ RELEASE_PATTERNS = [MANIFEST_FILE, SIGNATURE_FILE, "models/*", "holdout/*"]
 class LoadedModel:
     name: str
     entry: ModelEntry
-    estimator: Any
+    estimator: Any  # None when `unpickle=False`: an inference process loads `file`
+    file: ModelFile | None = None
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,22 @@ def find_tag(hub: HubClient, sha: str, release: int | None) -> str | None:
 # ---- verifying and loading a release directory (hubship.release) --------------------------
 
 
-def load_models(release_dir: Path, settings: Settings, *, origin: str
+def load_models(release_dir: Path, settings: Settings, *, origin: str, unpickle: bool = True
                 ) -> tuple[CheckedRelease, Mapping[str, LoadedModel]]:
-    """Signature (with a verify key), every sha256, versions, then each model; all or none."""
-    checked, estimators = open_release(release_dir, Trust.from_settings(settings), origin=origin)
-    models = {name: LoadedModel(name, checked.manifest.models[name], estimator)
-              for name, estimator in estimators.items()}
-    return checked, MappingProxyType(models)
+    """Signature (with a verify key), every sha256, versions, then each model; all or none.
+
+    `unpickle=False` stops after the versions: each model's `file` says what an inference
+    process loads (it hashes the bytes again before unpickling them), so the backend itself
+    never imports scikit-learn or pandas.
+    """
+    checked = check(release_dir, Trust.from_settings(settings), origin=origin)
+    entries = checked.manifest.models
+    if not unpickle:
+        return checked, MappingProxyType({
+            name: LoadedModel(name, entries[name], None, file)
+            for name, file in checked.model_files().items()})
+    return checked, MappingProxyType({name: LoadedModel(name, entries[name], estimator)
+                                      for name, estimator in checked.load_all().items()})
 
 
 def _model_set(settings: Settings, *, revision: str, sha: str | None, tag: str | None,
@@ -145,7 +156,8 @@ def _redownload_broken(hub: HubClient, sha: str, release_dir: Path, manifest: Ma
 
 
 def load_from_hub(settings: Settings, *, hub: HubClient | None = None,
-                  revision: str | None = None, sha: str | None = None) -> ModelSet:
+                  revision: str | None = None, sha: str | None = None,
+                  unpickle: bool = True) -> ModelSet:
     """Resolve, download, verify and load `revision` (default MODEL_REVISION) from the Hub."""
     hub = hub or HubClient.for_backend(settings)
     revision = revision or settings.model_revision
@@ -156,7 +168,7 @@ def load_from_hub(settings: Settings, *, hub: HubClient | None = None,
         manifest.verify_files(release_dir)
     except IntegrityError:
         _redownload_broken(hub, sha, release_dir, manifest)
-    checked, models = load_models(release_dir, settings,
+    checked, models = load_models(release_dir, settings, unpickle=unpickle,
                                   origin=f"revision {revision} ({sha})")
     _remember_revision(hub, revision, sha)
     tag = find_tag(hub, sha, checked.manifest.release)
@@ -164,7 +176,8 @@ def load_from_hub(settings: Settings, *, hub: HubClient | None = None,
                       checked=checked, models=models)
 
 
-def load_from_cache(settings: Settings, *, revision: str | None = None) -> ModelSet:
+def load_from_cache(settings: Settings, *, revision: str | None = None,
+                    unpickle: bool = True) -> ModelSet:
     """The cached snapshot `revision` last loaded from; no network.
 
     Asked with the download's own RELEASE_PATTERNS: the client checks a cached snapshot
@@ -186,7 +199,7 @@ def load_from_cache(settings: Settings, *, revision: str | None = None) -> Model
     except LocalEntryNotFoundError:
         raise ReleaseUnavailable(f"no cached release for revision {revision!r}") from None
     try:
-        checked, models = load_models(path, settings,
+        checked, models = load_models(path, settings, unpickle=unpickle,
                                       origin=f"cached {revision} ({path.name})")
     except IntegrityError as exc:
         log.warning("cached file rejected, not loading it: %s (the Hub is unreachable, so it "
@@ -198,12 +211,13 @@ def load_from_cache(settings: Settings, *, revision: str | None = None) -> Model
                       checked=checked, models=models)
 
 
-def load_bundled(settings: Settings) -> ModelSet:
+def load_bundled(settings: Settings, *, unpickle: bool = True) -> ModelSet:
     """The release shipped with the backend (Settings.assets_dir), when it checks out."""
     release_dir = settings.assets_dir
     if not (release_dir / MANIFEST_FILE).is_file():
         raise ReleaseUnavailable(f"no bundled release ({release_dir / MANIFEST_FILE} is missing)")
-    checked, models = load_models(release_dir, settings, origin=f"bundled {release_dir}")
+    checked, models = load_models(release_dir, settings, unpickle=unpickle,
+                                  origin=f"bundled {release_dir}")
     release = checked.manifest.release
     return _model_set(settings, revision=settings.model_revision, sha=None,
                       tag=tag_name(release) if release else None, source="bundled",
@@ -211,16 +225,16 @@ def load_bundled(settings: Settings) -> ModelSet:
 
 
 def load_release(settings: Settings, *, hub: HubClient | None = None,
-                 revision: str | None = None) -> ModelSet:
+                 revision: str | None = None, unpickle: bool = True) -> ModelSet:
     """The fallback chain: Hub, then (only when the Hub is unreachable) cache, then bundled."""
     try:
-        return load_from_hub(settings, hub=hub, revision=revision)
+        return load_from_hub(settings, hub=hub, revision=revision, unpickle=unpickle)
     except HubUnreachableError as exc:
         problems = [exc.message]
         log.warning("%s; trying the cached release", exc.message)
     fallbacks: list[tuple[str, Callable[[], ModelSet]]] = [
-        ("cache", lambda: load_from_cache(settings, revision=revision)),
-        ("bundled", lambda: load_bundled(settings))]
+        ("cache", lambda: load_from_cache(settings, revision=revision, unpickle=unpickle)),
+        ("bundled", lambda: load_bundled(settings, unpickle=unpickle))]
     for source, load in fallbacks:
         try:
             model_set = load()

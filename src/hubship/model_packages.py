@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
-from hubship.bundle_checks import Problem
-
 # the import names whose distribution is named otherwise, for what hubship always records
 KNOWN_DISTRIBUTIONS = {"sklearn": "scikit-learn", "numpy": "numpy", "scipy": "scipy"}
 
@@ -41,6 +39,8 @@ class _ModuleCollector(pickle.Pickler):
 
 
 def top_level_modules(model: Any) -> set[str]:
+    from hubship.bundle_checks import Problem  # pandas and scikit-learn: not for the backend
+
     collector = _ModuleCollector()
     try:
         collector.dump(model)
@@ -53,6 +53,8 @@ def top_level_modules(model: Any) -> set[str]:
 
 def needed_packages(model: Any) -> list[str]:
     """Sorted distribution names the pickled `model` imports (Problem for `__main__`)."""
+    from hubship.bundle_checks import Problem
+
     modules = top_level_modules(model)
     if "__main__" in modules:
         raise Problem("the model holds a class or function defined in the training script "

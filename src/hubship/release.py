@@ -32,11 +32,10 @@ from typing import TYPE_CHECKING, Any
 from hubship.errors import (
     ConfigError,
     IncompatibleRelease,
-    IntegrityError,
     SignatureError,
-    UntrustedTypes,
 )
 from hubship.manifest import MANIFEST_FILE, Manifest, ModelEntry, model_format
+from hubship.model_files import ModelFile, load_model_file
 from hubship.model_packages import distribution_of
 
 if TYPE_CHECKING:
@@ -99,7 +98,8 @@ class Trust:
         return self.verify_key is not None
 
 
-LOCAL = Trust()  # files this process made or already checked: no signature to verify
+LOCAL = Trust()
+  # files this process made or already checked: no signature to verify
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,15 @@ class CheckedRelease:
     def load_all(self) -> Mapping[str, Any]:
         self._refuse_incompatible()
         return MappingProxyType({name: self.load(name) for name in self.manifest.models})
+
+    def model_files(self) -> dict[str, ModelFile]:
+        """What another process needs to do step 4 itself (`model_files.load_model_file`):
+        each model's path, its checked sha256 and the trusted skops types; refused like
+        `load` when the versions do not match."""
+        self._refuse_incompatible()
+        return {name: ModelFile(str(self.path / entry.file), entry.sha256,
+                                self.trust.skops_trusted)
+                for name, entry in self.manifest.models.items()}
 
     def _refuse_incompatible(self) -> None:
         if self.incompatible is None:
@@ -180,12 +189,11 @@ def version_problem(manifest: Manifest) -> str | None:
     it needs (lightgbm, xgboost, ...: the manifest's per-model `packages`), which must be
     installed at the version recorded.
     """
-    import sklearn
-
     wanted = manifest.environment.packages.get(SKLEARN)
-    if wanted != sklearn.__version__:
+    here = sklearn_version()
+    if wanted != here:
         return (f"models were pickled with scikit-learn {wanted or '(not recorded)'}, "
-                f"but scikit-learn {sklearn.__version__} is installed here")
+                f"but scikit-learn {here} is installed here")
     for name, entry in manifest.models.items():
         for distribution in sorted(model_distributions(entry)):
             installed = _installed(distribution)
@@ -201,17 +209,22 @@ def version_problem(manifest: Manifest) -> str | None:
     return None
 
 
+def sklearn_version() -> str:
+    """The installed scikit-learn's version, from its metadata: the backend never imports
+    scikit-learn itself (its inference processes do), and importing it costs seconds."""
+    return metadata.version(SKLEARN)
+
+
 def sklearn_mismatch(manifest: Manifest) -> str | None:
     """"pickled with scikit-learn A, installed B" (or another package's version problem) when
     the release's models must not be loaded here (`version_problem` decides)."""
-    import sklearn
-
     problem = version_problem(manifest)
     if problem is None:
         return None
     pickled = manifest.environment.packages.get("scikit-learn") or "(not recorded)"
-    if pickled != sklearn.__version__:
-        return f"pickled with scikit-learn {pickled}, installed {sklearn.__version__}"
+    installed = sklearn_version()
+    if pickled != installed:
+        return f"pickled with scikit-learn {pickled}, installed {installed}"
     return problem
 
 
@@ -255,33 +268,5 @@ def _installed(distribution: str) -> str | None:
 
 
 def _load(path: Path, entry: ModelEntry, name: str, trust: Trust) -> Any:
-    if model_format(entry.file) == "skops":
-        return _load_skops(path, name, trust)
-    import joblib
-
-    return joblib.load(path)
-
-
-def _load_skops(path: Path, name: str, trust: Trust) -> Any:
-    """skops.io.load with the configured allow-list: a type outside it is refused before
-    anything is built (skops checks the whole schema first)."""
-    import zipfile
-
-    import skops.io
-    from skops.io.exceptions import UntrustedTypesFoundException
-
-    try:
-        return skops.io.load(path, trusted=list(trust.skops_trusted))
-    except zipfile.BadZipFile:
-        raise IntegrityError(f"model {name!r}: {path.name} is not a skops file (no zip archive)",
-                             hint="save the model with Bundle.add(..., format='skops')") from None
-    except UntrustedTypesFoundException:
-        found = skops.io.get_untrusted_types(file=path)
-        extra = [t for t in found if t not in trust.skops_trusted]
-        raise UntrustedTypes(
-            f"model {name!r} ({path.name}) holds types this process does not trust: "
-            f"{', '.join(extra)}; nothing of it was built",
-            hint="if you reviewed them and the release is yours (signed), add them to "
-                 "HUBSHIP_SKOPS_TRUSTED (comma-separated); never trust a type because a "
-                 "release lists it",
-        ) from None
+    return load_model_file(path, name=name, sha256=entry.sha256,
+                           skops_trusted=trust.skops_trusted)

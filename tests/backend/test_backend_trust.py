@@ -14,7 +14,7 @@ from rich.console import Console
 from hubship.publish import publish
 from hubship.registry import Registry
 from hubship.release import Trust
-from tests.support.backend import ADMIN_TOKEN, log_text, wait_for
+from tests.support.backend import ADMIN_TOKEN, log_text, model_libraries_in, wait_for
 from tests.support.release_builder import (
     BACKEND_MODELS,
     GOOD_PENGUIN,
@@ -82,6 +82,9 @@ def test_a_reload_refuses_a_tampered_or_foreign_release_and_keeps_the_signed_one
     assert (served["sha"], served["verified"]) == (v1, True)
     assert httpx.post(f"{backend.url}/models/species/predict", json=GOOD_PENGUIN
                       ).json()["prediction"]["label"] == "Adelie"
+    # the backend verifies; only its inference process unpickles (and imports scikit-learn)
+    assert backend.process is not None
+    assert model_libraries_in(backend.process.pid) == set()
 
     # an attacker with the write token: a new model and a manifest re-hashed to match it
     attack = plant_marker(_built(tmp_path / "v2", 2), marker)

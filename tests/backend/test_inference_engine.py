@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from odd_models import NaNOn, RaisesOn, Slow
 
 from hubship.config import Settings
+from hubship.model_files import load_checked
 from hubship.services import free_port
 from hubship.serving.app import create_app
 from hubship.serving.runner import JobFailed
@@ -58,9 +59,13 @@ def serve_model(client: TestClient, estimator_of: Any) -> Active:
     app = client.app
     current = app.state.serving.active
     species = current.predictors["species"]
-    active = dataclasses.replace(Active.build(current.model_set), predictors=MappingProxyType({
-        **current.predictors,
-        "species": dataclasses.replace(species, estimator=estimator_of(species.estimator))}))
+    # with inference processes the backend holds no estimator: load the verified file here
+    fitted = species.estimator or load_checked(current.model_set.models["species"].file,
+                                               "species")
+    active = dataclasses.replace(Active.build(current.model_set, described={
+        name: predictor.runner for name, predictor in current.predictors.items()}),
+        predictors=MappingProxyType({**current.predictors, "species": dataclasses.replace(
+            species, estimator=estimator_of(fitted))}))
 
     async def swap() -> None:
         await app.state.engine.prepare(active)
@@ -219,3 +224,4 @@ def test_a_dead_inference_process_is_restarted_and_its_requests_answered_503(tmp
         assert metric(client, "hubship_inference_worker_restarts_total") == 1
         again = client.post(PREDICT, json=GOOD_PENGUIN)  # the restarted one holds the release
         assert again.status_code == 200
+

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -87,3 +88,11 @@ class GatedEstimator:
         self.entered.set()
         assert self.go.wait(60), "the test never let the prediction finish"
         return self.inner.predict_proba(features)
+
+
+def model_libraries_in(pid: int) -> set[str]:
+    """Which of numpy, pandas, scikit-learn and scipy process `pid` has loaded (their compiled
+    extensions in /proc/<pid>/maps: an import loads them)."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {name for name in ("numpy", "pandas", "sklearn", "scipy")
+            if f"/site-packages/{name}/" in maps}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import snapshot_download
 
-from hubship.errors import ConfigError, IncompatibleRelease, SignatureError
+from hubship.errors import ConfigError, IncompatibleRelease, IntegrityError, SignatureError
 from hubship.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest
 from hubship.release import LOCAL, Trust, check, open_release
 from tests.support.trust import copy_release, plant_marker
@@ -183,3 +183,20 @@ def test_publisher_keys_must_form_one_pair(keys, foreign_keys, monkeypatch):
     with pytest.raises(ConfigError, match="would be unsigned"):
         Trust.for_publisher(Settings.load())
     assert Trust.for_publisher(Settings.load(), dry_run=True)[1] is None
+
+
+def test_a_model_file_swapped_after_the_check_is_refused_unrun(trained, tmp_path):
+    """The bytes unpickled are the bytes hashed, in the backend (thread worker) and in an
+    inference process (which loads the files the backend checked): a file replaced between
+    the check and the load is refused, and never runs."""
+    from hubship.serving.inference_process import ModelToLoad, open_models
+
+    checked = check(trained, LOCAL, origin="local")
+    files = checked.model_files()
+    marker = tmp_path / "marker"
+    plant_marker(trained, marker)  # after the check: a new file, and a manifest to match
+    with pytest.raises(IntegrityError, match="changed after its release was verified"):
+        checked.load("species")
+    with pytest.raises(IntegrityError, match="changed after its release was verified"):
+        open_models({"species": ModelToLoad(files["species"], "classification", None, None)})
+    assert not marker.exists()

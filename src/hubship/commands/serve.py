@@ -16,5 +16,8 @@ def register(app: typer.Typer) -> None:
         """
         import uvicorn
 
+        from hubship.serving.inference_process import start_early
+
+        start_early()  # as backend/main.py: their imports overlap the app's
         uvicorn.run("hubship.serving.app:create_app", factory=True, host=host, port=port,
                     proxy_headers=True)

@@ -33,6 +33,8 @@ from typing import Any
 from hubship.serving.runner import JobFailed, JobResult, Rows
 from hubship.serving.workers import (
     Batch,
+    Described,
+    Load,
     ProcessWorker,
     ReleaseNotLoaded,
     ThreadWorker,
@@ -74,7 +76,7 @@ class InferenceEngine:
         self.in_flight = 0  # batches running
         self.workers: list[ThreadWorker | ProcessWorker] = []
         self.idle: deque[ThreadWorker | ProcessWorker] = deque()
-        self.releases: dict[int, bytes] = {}  # what worker processes must hold, by Active.key
+        self.releases: dict[int, Load] = {}  # what worker processes must hold, by Active.key
         self.waiting: Counter[int] = Counter()  # release key -> requests not yet answered
         self.retired: set[int] = set()
         self.started = asyncio.Event()
@@ -163,19 +165,33 @@ class InferenceEngine:
         load them (the release is then not swapped in)."""
         if self.count == 0:
             return
-        await self.started.wait()
         runners = {name: p.runner for name, p in active.predictors.items()}
         blob = await asyncio.to_thread(pickle.dumps, runners, pickle.HIGHEST_PROTOCOL)
-        self.releases[active.key] = blob
+        await self._load(active.key, ("load", active.key, blob))
+
+    async def open(self, key: int, models: dict[str, Any]) -> dict[str, Any]:
+        """Have every worker process load release `key` from its checked model files
+        (`inference_process.ModelToLoad`); the models as they describe them (what
+        `Active.build` needs). ReleaseNotLoaded if one cannot, or none is running."""
+        described = await self._load(key, ("open", key, models))
+        if described is None:
+            self._forget(key)
+            raise ReleaseNotLoaded("no inference process is running to load the release "
+                                   "(see the log: they fail to start)")
+        return described
+
+    async def _load(self, key: int, message: Load) -> Described:
+        await self.started.wait()
+        self.releases[key] = message
         results = await asyncio.gather(
-            *(w.load(active.key, blob) for w in self.workers if w.alive),
-            return_exceptions=True)
+            *(w.load(key, message) for w in self.workers if w.alive), return_exceptions=True)
         failed = [r for r in results if isinstance(r, ReleaseNotLoaded)]
         if failed:
-            self._forget(active.key)
+            self._forget(key)
             raise failed[0]
         if not self.alive:  # none running: restarts load it; say why the wait
             log.warning("no inference process is running yet; requests wait for a restart")
+        return next((r for r in results if isinstance(r, dict)), None)
 
     def retire(self, key: int) -> None:
         """`key` is no longer served: free it in the workers once its last request is answered."""

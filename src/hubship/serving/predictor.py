@@ -15,7 +15,6 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel
 
 from hubship.errors import ManifestError
@@ -66,11 +65,15 @@ def _row_getter(positions: list[int]) -> Any:
     return getter
 
 
-def build_predictor(model: LoadedModel, limits: RequestLimits | None = None) -> Predictor:
-    entry, estimator = model.entry, model.estimator
+def build_predictor(model: LoadedModel, limits: RequestLimits | None = None,
+                    described: ModelRunner | None = None) -> Predictor:
+    """`described`: the model as an inference process loaded it (`ModelRunner.describe`),
+    when the backend did not unpickle it itself."""
+    entry = model.entry
+    runner = described or ModelRunner.build(model.name, entry.task, model.estimator,
+                                            unit=entry.output.unit, classes=entry.output.classes)
     names = [spec.name for spec in entry.inputs]
-    fitted_names = getattr(estimator, "feature_names_in_", None)
-    columns = [str(c) for c in fitted_names] if fitted_names is not None else None
+    columns = runner.columns
     order = columns if columns is not None else names
     missing = [c for c in order if c not in names]
     if missing:
@@ -78,24 +81,17 @@ def build_predictor(model: LoadedModel, limits: RequestLimits | None = None) -> 
             f"model {model.name!r} was fitted on {missing}, which its manifest inputs lack",
             hint="re-run training so the manifest's inputs match the model's features",
         )
-    classes = class_keys = None
-    with_probabilities = False
-    if entry.task == "classification":
-        fitted_classes = getattr(estimator, "classes_", None)
-        classes = (np.asarray(fitted_classes).tolist() if fitted_classes is not None
-                   else list(entry.output.classes or []))
-        class_keys = [str(c) for c in classes]
-        with_probabilities = hasattr(estimator, "predict_proba") and fitted_classes is not None
     return Predictor(
-        name=model.name, task=entry.task, estimator=estimator,
+        name=model.name, task=entry.task, estimator=model.estimator,
         parser=RequestParser(model.name, entry, limits), columns=columns,
-        row=_row_getter([names.index(c) for c in order]), classes=classes,
-        class_keys=class_keys, with_probabilities=with_probabilities, unit=entry.output.unit,
-        watch=InputWatch.build(entry),
+        row=_row_getter([names.index(c) for c in order]), classes=runner.classes,
+        class_keys=runner.class_keys, with_probabilities=runner.with_probabilities,
+        unit=entry.output.unit, watch=InputWatch.build(entry),
     )
 
 
-def build_predictors(model_set: ModelSet, limits: RequestLimits | None = None
+def build_predictors(model_set: ModelSet, limits: RequestLimits | None = None,
+                     described: Mapping[str, ModelRunner] | None = None
                      ) -> Mapping[str, Predictor]:
-    return MappingProxyType({name: build_predictor(m, limits)
+    return MappingProxyType({name: build_predictor(m, limits, (described or {}).get(name))
                              for name, m in model_set.models.items()})

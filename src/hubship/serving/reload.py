@@ -1,13 +1,15 @@
 """Loading and swapping releases: the first load, retries, /admin/reload, webhooks, polling.
 
-Every load runs in a worker thread (the event loop keeps answering predictions), verifies the
-whole release, builds its predictors, gives its models to the inference workers
-(`engine.prepare`), and only then swaps it in. One lock serialises loads,
-the first one included, and the revision a reload loads is read under it (a poll waiting behind
-a pinned reload then follows the pin). A reload never moves to an older release number unless
-the caller pinned a revision. Every Hub call has a timeout (`hub_client.bound_hub_requests`),
-so the lock is never held forever by a Hub that does not answer. Retrying (the recovery loop,
-the poll) goes through tenacity; each policy is stated where it is used.
+Every load verifies the whole release in a worker thread (the event loop keeps answering
+predictions), has the inference processes load its models from the verified files
+(`engine.open`: the backend itself never unpickles them; with a thread worker it does, in that
+thread), builds its predictors from what they loaded, and only then swaps it in. One lock
+serialises loads, the first one included, and the revision a reload loads is read under it (a
+poll waiting behind a pinned reload then follows the pin). A reload never moves to an older
+release number unless the caller pinned a revision. Every Hub call has a timeout
+(`hub_client.bound_hub_requests`), so the lock is never held forever by a Hub that does not
+answer. Retrying (the recovery loop, the poll) goes through tenacity; each policy is stated
+where it is used.
 """
 
 from __future__ import annotations
@@ -33,14 +35,15 @@ from tenacity import (
 from hubship.config import Settings
 from hubship.errors import HubshipError, HubUnreachableError, RepoNotFound, RevisionNotFound
 from hubship.hub_client import SHA_RE, HubClient
-from hubship.loader import find_tag, load_from_hub, load_release
+from hubship.loader import ModelSet, find_tag, load_from_hub, load_release
 from hubship.serving.engine import InferenceEngine
 from hubship.serving.hub_webhook import HubWebhook, webhook_decision
+from hubship.serving.inference_process import ModelToLoad
 from hubship.serving.metrics import ServingMetrics
 from hubship.serving.replicas import first_poll_delay, poll_delay
 from hubship.serving.responses import explain
 from hubship.serving.schemas import RequestLimits
-from hubship.serving.state import Active, ServingState
+from hubship.serving.state import Active, ServingState, next_key
 from hubship.serving.workers import ReleaseNotLoaded
 
 if TYPE_CHECKING:
@@ -156,8 +159,7 @@ class Reloader:
             if self.state.active is not None:  # a reload got there first
                 return None
             try:
-                active = await asyncio.to_thread(self._load_chain)
-                await self.engine.prepare(active)
+                active = await self._activate(await asyncio.to_thread(self._load_chain))
             except Exception as exc:  # any failure leaves the process up and not ready
                 self.state.reason = self._reason(exc)
                 if retry:
@@ -170,9 +172,25 @@ class Reloader:
             self._install(active)
             return None
 
-    def _load_chain(self) -> Active:
-        return Active.build(load_release(self.settings, hub=self.hub,
-                                         revision=self.state.revision), self.limits)
+    def _load_chain(self) -> ModelSet:
+        return load_release(self.settings, hub=self.hub, revision=self.state.revision,
+                            unpickle=self.engine.count == 0)
+
+    async def _activate(self, model_set: ModelSet) -> Active:
+        """`model_set` (verified) ready to answer: its models in the inference processes
+        (ReleaseNotLoaded if one cannot load them), its predictors built."""
+        if self.engine.count == 0:  # a thread worker runs the estimators unpickled here
+            return await asyncio.to_thread(Active.build, model_set, self.limits)
+        key = next_key()
+        described = await self.engine.open(key, {
+            name: ModelToLoad(model.file, model.entry.task, model.entry.output.unit,
+                              model.entry.output.classes)
+            for name, model in model_set.models.items() if model.file is not None})
+        try:
+            return await asyncio.to_thread(Active.build, model_set, self.limits, described, key)
+        except BaseException:
+            self.engine.retire(key)  # e.g. a model fitted on columns its manifest lacks
+            raise
 
     def _reason(self, exc: BaseException) -> str:
         """For /ready, the reload answers and the log: the problem and its hint, redacted."""
@@ -303,7 +321,7 @@ class Reloader:
                         await self._tag_if_tagged_now(current)
                     self.metrics.reload("unchanged")
                     return ReloadResult("unchanged", sha, previous_sha)
-                active = await asyncio.to_thread(self._load_one, target, sha)
+                model_set = await asyncio.to_thread(self._load_one, target, sha)
             except HubshipError as exc:
                 status = 502 if isinstance(exc, HubUnreachableError) else 409
                 self.metrics.reload("failed")
@@ -312,7 +330,7 @@ class Reloader:
                 self.metrics.reload("failed")
                 log.exception("reload of %s failed", target)
                 raise ReloadFailed(409, self._reason(exc)) from None
-            new_release, old_release = active.model_set.release, (
+            new_release, old_release = model_set.release, (
                 current.model_set.release if current else None)
             if (not pinned and not allow_older and new_release is not None
                     and old_release is not None and new_release < old_release):
@@ -321,9 +339,11 @@ class Reloader:
                     f"{target} is release v{new_release}, older than the served "
                     f"v{old_release}; send {{\"revision\": \"v{new_release}\"}} to roll back"))
             try:
-                await self.engine.prepare(active)
-            except ReleaseNotLoaded as exc:
+                active = await self._activate(model_set)
+            except Exception as exc:  # a process could not load it, or its predictors fail
                 self.metrics.reload("failed")
+                if not isinstance(exc, ReleaseNotLoaded | HubshipError):
+                    log.exception("reload of %s failed", target)
                 raise ReloadFailed(409, self._reason(exc)) from None
             self._install(active)
             self.state.revision = target
@@ -338,9 +358,9 @@ class Reloader:
         if tag is not None:
             self._install(replace(current, model_set=replace(model_set, tag=tag)))
 
-    def _load_one(self, revision: str, sha: str) -> Active:
-        return Active.build(load_from_hub(self.settings, hub=self.hub, revision=revision,
-                                          sha=sha), self.limits)
+    def _load_one(self, revision: str, sha: str) -> ModelSet:
+        return load_from_hub(self.settings, hub=self.hub, revision=revision, sha=sha,
+                             unpickle=self.engine.count == 0)
 
     # ---- webhooks ---------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 A `ModelRunner` holds a fitted estimator and what is needed to turn its output into answers;
 it is picklable, so it travels to an inference process as it is. It imports only numpy, pandas
-and orjson (never FastAPI or pydantic), so a worker process starts fast.
+and orjson (never FastAPI or pydantic), so a worker process starts fast; and numpy and pandas
+only when a model runs, so the backend, which runs none with inference processes, never
+imports them (`ModelRunner.describe` is what it gets back from a worker: no estimator).
 
 `run_jobs` predicts a batch (the rows of several requests for one model of one release) in one
 call and gives each request its own JSON fragment. A call that raises is retried request by
@@ -13,12 +15,13 @@ output holds NaN or infinity gets an error too, never a silent `null`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
-import pandas as pd
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Rows = list[tuple[Any, ...]]  # one request's records, each a tuple of values in column order
 
@@ -45,13 +48,47 @@ class ModelRunner:
     with_probabilities: bool
     unit: str | None
 
+    @classmethod
+    def build(cls, name: str, task: str, estimator: Any, *, unit: str | None,
+              classes: list[Any] | None) -> ModelRunner:
+        """The runner of a fitted `estimator`; `classes`: the manifest's, for a classifier
+        that does not name its own."""
+        import numpy as np
+
+        fitted_names = getattr(estimator, "feature_names_in_", None)
+        columns = [str(c) for c in fitted_names] if fitted_names is not None else None
+        class_keys = None
+        with_probabilities = False
+        if task == "classification":
+            fitted_classes = getattr(estimator, "classes_", None)
+            classes = (np.asarray(fitted_classes).tolist() if fitted_classes is not None
+                       else list(classes or []))
+            class_keys = [str(c) for c in classes]
+            with_probabilities = (hasattr(estimator, "predict_proba")
+                                  and fitted_classes is not None)
+        else:
+            classes = None
+        return cls(name=name, task=task, estimator=estimator, columns=columns, classes=classes,
+                   class_keys=class_keys, with_probabilities=with_probabilities, unit=unit)
+
+    def describe(self) -> ModelRunner:
+        """This runner without its estimator: what the backend needs to answer (plain
+        Python values, sent back from an inference process without numpy)."""
+        return replace(self, estimator=None)
+
     def frame(self, rows: Rows) -> Any:
         if self.columns is None:
+            import numpy as np
+
             return np.asarray(rows, dtype=object)
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=self.columns)
 
     def raw(self, rows: Rows) -> np.ndarray:
         """The model's numbers for `rows`: probabilities (n x classes) or values/labels (n)."""
+        import numpy as np
+
         features = self.frame(rows)
         if self.task == "classification" and self.with_probabilities:
             return np.asarray(self.estimator.predict_proba(features))
@@ -77,6 +114,8 @@ class ModelRunner:
 
 def _not_finite(raw: np.ndarray) -> list[int]:
     """The indices of the rows holding NaN or infinity (numbers only), in order."""
+    import numpy as np
+
     if raw.dtype.kind not in "fc":
         if raw.dtype.kind == "O":  # labels may be numbers
             return [index for index, value in enumerate(raw.tolist())

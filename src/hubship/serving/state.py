@@ -19,9 +19,15 @@ from fastapi import Depends, Request
 
 from hubship.loader import ModelSet
 from hubship.serving.predictor import Predictor, build_predictors
+from hubship.serving.runner import ModelRunner
 from hubship.serving.schemas import RequestLimits
 
 _keys = itertools.count(1)
+
+
+def next_key() -> int:
+    """A new release key, unique in this process (it names a release to the workers)."""
+    return next(_keys)
 
 
 @dataclass(frozen=True)
@@ -32,16 +38,20 @@ class Active:
     predictors: Mapping[str, Predictor]
     unknown_model: str  # the tail of the 404 message: "available: a, b"
     heads: Mapping[str, bytes]  # per model, the answer up to its prediction: {"model": .., 
-    key: int = field(default_factory=lambda: next(_keys))  # names it to the inference workers
+    key: int = field(default_factory=next_key)  # names it to the inference workers
 
     @classmethod
-    def build(cls, model_set: ModelSet, limits: RequestLimits | None = None) -> Active:
-        predictors = build_predictors(model_set, limits)
+    def build(cls, model_set: ModelSet, limits: RequestLimits | None = None,
+              described: Mapping[str, ModelRunner] | None = None, key: int | None = None
+              ) -> Active:
+        """`described` and `key`: the models as the inference processes loaded them under
+        `key` (`InferenceEngine.open`), when the backend did not unpickle them."""
+        predictors = build_predictors(model_set, limits, described)
         heads = {name: orjson.dumps({"model": name, "sha": model_set.sha,
                                      "release": model_set.release})[:-1] + b","
                  for name in predictors}
         return cls(model_set, predictors, "available: " + ", ".join(sorted(predictors)),
-                   MappingProxyType(heads))
+                   MappingProxyType(heads), next_key() if key is None else key)
 
     @property
     def sha(self) -> str | None:

@@ -5,9 +5,12 @@ HUBSHIP_INFERENCE_WORKERS (`engine.worker_count`):
 
 - `ProcessWorker` (N >= 1, the default): a `python -m hubship.serving.inference_process` child
   per worker, fed over its stdin/stdout pipes by the event loop (no thread in between). Each
-  loads a release once (the backend sends the verified, unpickled `ModelRunner`s re-pickled)
-  and predicts in parallel with the HTTP side: pandas and scikit-learn hold the GIL for most of
+  loads a release once, from the files the backend verified (it hashes each file's bytes
+  again before unpickling them; the backend never unpickles, nor imports scikit-learn), and
+  predicts in parallel with the HTTP side: pandas and scikit-learn hold the GIL for most of
   a call, so a thread would take turns with the event loop (bench/serving.py measures both).
+  The processes start first thing in the lifespan, so their imports overlap the backend's
+  Hub check and verification (bench/cold_start.py).
 - `ThreadWorker` (N = 0): one thread of the backend process. No second copy of the models and
   no pipe; for one-core hosts and for tests that reach into the running model.
 
@@ -20,17 +23,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import sys
+import subprocess
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from hubship.serving.inference_process import HEADER, frame
+from hubship.serving.inference_process import HEADER, adopt_early, frame, spawn
 from hubship.serving.runner import JobResult, ModelRunner, Rows, run_jobs
 
 log = logging.getLogger("hubship.serving")
 STOP_SECONDS = 5.0
+Load = tuple[Any, ...]  # ("open", key, {name: ModelToLoad}) or ("load", key, pickled runners)
+Described = dict[str, ModelRunner] | None  # a release's models as a worker process loaded them
 
 
 class WorkerDied(Exception):
@@ -65,10 +70,10 @@ class ThreadWorker:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"hubship-inference-{index}",
                                            initializer=_fast_sklearn)
 
-    async def start(self, releases: Mapping[int, bytes]) -> None:
+    async def start(self, releases: Mapping[int, Load]) -> None:
         return None
 
-    async def load(self, key: int, blob: bytes) -> None:
+    async def load(self, key: int, message: Load) -> Described:
         return None  # the runner travels with each batch
 
     def drop(self, key: int) -> None:
@@ -82,26 +87,52 @@ class ThreadWorker:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
+class Child:
+    """A started inference process, its pipes as asyncio streams (a `subprocess.Popen`, not
+    an asyncio subprocess: it may have been started before the event loop, `start_early`)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], stdin: asyncio.StreamWriter,
+                 stdout: asyncio.StreamReader) -> None:
+        self.popen, self.stdin, self.stdout = popen, stdin, stdout
+
+    @classmethod
+    async def attach(cls, popen: subprocess.Popen[bytes]) -> Child:
+        loop = asyncio.get_running_loop()
+        stdout = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdout), popen.stdout)
+        transport, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin)
+        return cls(popen, asyncio.StreamWriter(transport, protocol, None, loop), stdout)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    async def wait(self) -> int:
+        return await asyncio.to_thread(self.popen.wait)
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+
 class ProcessWorker:
     kind = "process"
 
     def __init__(self, index: int, on_exit: Callable[[ProcessWorker], None]) -> None:
         self.index, self.on_exit = index, on_exit
         self.alive = self.stopping = False
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: Child | None = None
         self.pid: int | None = None
         self.loaded: set[int] = set()
         self.pending: dict[tuple[str, int], asyncio.Future[Any]] = {}
         self.ids = itertools.count()
         self.reader: asyncio.Task[None] | None = None
 
-    async def start(self, releases: Mapping[int, bytes]) -> None:
+    async def start(self, releases: Mapping[int, Load]) -> None:
         """Start the process and load every release in `releases`, including any added while
         it loads; `alive` once it holds them all."""
         self.loaded = set()
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hubship.serving.inference_process",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        self.process = await Child.attach(adopt_early() or spawn())
         try:
             ready = await self._read()
         except asyncio.IncompleteReadError:
@@ -116,14 +147,17 @@ class ProcessWorker:
                     await self.load(key, releases[key])
         self.alive = True
 
-    async def load(self, key: int, blob: bytes) -> None:
+    async def load(self, key: int, message: Load) -> Described:
+        """Send `message` (an "open" or a "load" of release `key`, see inference_process);
+        the models as the process describes them."""
         future = self._expect(("load", key))
-        await self._send(("load", key, blob))
-        error = await future
+        await self._send(message)
+        error, described = await future
         if error is not None:
             raise ReleaseNotLoaded(f"inference process {self.pid} could not load the "
                                    f"release: {error}")
         self.loaded.add(key)
+        return described  # type: ignore[no-any-return]
 
     def drop(self, key: int) -> None:
         self.loaded.discard(key)
@@ -147,7 +181,7 @@ class ProcessWorker:
     def _pipes(self) -> tuple[asyncio.StreamWriter, asyncio.StreamReader]:
         """The started process's stdin and stdout (both pipes, see `start`)."""
         process = self.process
-        if process is None or process.stdin is None or process.stdout is None:
+        if process is None:
             raise WorkerDied(f"inference process {self.pid} is not running")
         return process.stdin, process.stdout
 
@@ -173,9 +207,9 @@ class ProcessWorker:
                 if message[0] == "done":
                     future = self.pending.pop(("batch", message[1]), None)
                     result = message[2]
-                else:  # ("loaded", key, error)
+                else:  # ("loaded", key, error, described)
                     future = self.pending.pop(("load", message[1]), None)
-                    result = message[2]
+                    result = message[2:]
                 if future is not None and not future.done():
                     future.set_result(result)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -198,7 +232,7 @@ class ProcessWorker:
         process = self.process
         if process is None or process.returncode is not None:
             return
-        process.stdin.close()  # type: ignore[union-attr]  # the child's read ends: it exits
+        process.stdin.close()  # the child's read ends: it exits
         try:
             await asyncio.wait_for(process.wait(), STOP_SECONDS)
         except TimeoutError:
