@@ -145,6 +145,37 @@ def test_after_a_batch_of_several_requests_a_free_worker_waits_for_more(tmp_path
         assert metric(client, "hubship_batch_rows_count") == 2 + calls
 
 
+def test_clients_that_come_back_after_their_answers_meet_in_one_batch(tmp_path, assets):
+    # 8 clients in a loop. Writing each answer keeps the event loop busy 2 ms (16 ms for the
+    # batch, more than the 5 ms wait) and the next request arrives 1 ms later, as over a
+    # socket. The wait for more starts once the answers are written, so each round's 8
+    # requests share one call; started when the batch ended, it passed before any came back
+    # and the first one made a batch alone (1, 7, 1, 7, ...).
+    settings = {"HUBSHIP_INFERENCE_WORKERS": "0", "HUBSHIP_BATCH_WAIT_MS": 5}
+    rounds = 6
+    with serving(app_serving(tmp_path, assets, **settings)) as client:
+        app = client.app
+
+        async def clients() -> None:
+            active = app.state.serving.active
+            species = active.predictors["species"]
+            rows = species.rows(species.parser.parse(orjson.dumps(GOOD_PENGUIN))[0])
+
+            async def one_client() -> None:
+                for _ in range(rounds):
+                    assert isinstance(await app.state.engine.submit(active.key, species, rows),
+                                      bytes)
+                    time.sleep(0.002)  # writing the answer
+                    await asyncio.sleep(0.001)  # the client's next request on its way
+
+            await asyncio.gather(*(one_client() for _ in range(8)))
+
+        client.portal.call(clients)
+        # the first round may split (a call for the first request, one for the others)
+        assert metric(client, "hubship_batch_rows_count") <= rounds + 1
+        assert metric(client, "hubship_batch_rows_sum") == 8 * rounds
+
+
 @pytest.mark.parametrize("workers", ["1", "0"])
 def test_a_record_the_model_rejects_fails_only_its_request(tmp_path, assets, workers):
     bad = {**GOOD_PENGUIN, "bill_length_mm": 42.0}

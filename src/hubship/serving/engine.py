@@ -313,4 +313,14 @@ class InferenceEngine:
                 self.idle.append(worker)
         for job, result in zip(jobs, results, strict=True):
             self._finish(job, result)
+        if len(jobs) > 1:
+            self.loop.call_soon(self._hold)
+        self._dispatch()
+
+    def _hold(self) -> None:
+        """Runs once the answers of a batch of several requests are written (their tasks
+        were scheduled before this callback): the wait for their clients' next requests
+        starts now. Started when the batch ended, it would pass while the event loop writes
+        those answers, and the one request that came meanwhile would make a batch alone."""
+        self.hold_until = self.loop.time() + self.batch_wait
         self._dispatch()
