@@ -181,6 +181,8 @@ def test_a_record_the_model_rejects_fails_only_its_request(tmp_path, assets, wor
     bad = {**GOOD_PENGUIN, "bill_length_mm": 42.0}
     with serving(app_serving(tmp_path, assets, HUBSHIP_INFERENCE_WORKERS=workers)) as client:
         good = client.post(PREDICT, json=GOOD_PENGUIN).json()["prediction"]
+        # what the model costs, measured where it runs (the worker's thread or process)
+        assert metric(client, 'hubship_model_seconds_total{model="species"}') > 0
         serve_model(client, lambda fitted: RaisesOn(fitted, bill_length_mm=42.0))
 
         # the first is predicted alone at once; the other three wait and share a call that

@@ -298,7 +298,9 @@ class InferenceEngine:
                       [job.rows for job in jobs])
         self.metrics.batch_rows.observe(rows)
         try:
-            results = await worker.run(batch)
+            done = await worker.run(batch)
+            results = done.results
+            self.metrics.model_seconds.labels(batch.name).inc(done.model_seconds)
         except WorkerDied as exc:
             results = [JobFailed(503, str(exc))] * len(jobs)
         except Exception as exc:  # a bug of ours, not the model's: answer, never hang

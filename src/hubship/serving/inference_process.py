@@ -13,10 +13,10 @@ already verified what it sends). Messages in:
   ("batch", id, key, name, jobs)   predict: jobs is one list of row tuples per request
 
 and out: ("ready", pid), ("loaded", key, error or None, {name: ModelRunner.describe()}),
-("done", id, results). It imports only what predicting needs (numpy, pandas, scikit-learn,
-joblib, orjson), never FastAPI, pydantic or the Hub client, and it imports them as soon as it
-starts, while the backend asks the Hub and verifies the release: the backend itself never
-imports pandas or scikit-learn. Anything printed goes to stderr: stdout is the pipe.
+("done", id, results, model CPU seconds). It imports only what predicting needs (numpy,
+pandas, scikit-learn, joblib, orjson), never FastAPI, pydantic or the Hub client, and it imports
+them as soon as it starts, while the backend asks the Hub and verifies the release: the backend
+itself never imports pandas or scikit-learn. Anything printed goes to stderr: stdout is the pipe.
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
         kind = message[0]
         if kind == "batch":
             _, batch_id, key, name, jobs = message
-            send(("done", batch_id, run_jobs(releases[key][name], jobs)))
+            done = run_jobs(releases[key][name], jobs)
+            send(("done", batch_id, done.results, done.model_seconds))
         elif kind in ("open", "load"):
             _, key, what = message
             try:

@@ -37,6 +37,9 @@ class ServingMetrics:
             "hubship_batch_rows", "Records per model call (one batch of requests)",
             buckets=_BATCH_BUCKETS, registry=self.registry,
         )
+        self.model_seconds = Counter(
+            "hubship_model_seconds", "CPU seconds the inference workers spent in model calls "
+            "(building the frame and predicting), by model", ["model"], registry=self.registry)
         self.queue_rows = Gauge("hubship_queue_rows", "Records waiting for an inference worker",
                                 registry=self.registry)
         self.workers = Gauge("hubship_inference_workers", "Inference workers running",

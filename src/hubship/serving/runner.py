@@ -15,6 +15,8 @@ output holds NaN or infinity gets an error too, never a silent `null`.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,15 @@ class JobFailed:
 
 
 JobResult = bytes | JobFailed  # bytes: the JSON list of that request's outputs
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    """A batch's answers, one per request in order, and the CPU seconds its model calls took
+    (the frame and the prediction: `hubship_model_seconds_total`, what the model costs)."""
+
+    results: list[JobResult]
+    model_seconds: float
 
 
 @dataclass(frozen=True)
@@ -139,26 +150,42 @@ def _answer(runner: ModelRunner, raw: np.ndarray) -> JobResult:
     return orjson.dumps(runner.outputs(raw))
 
 
-def _alone(runner: ModelRunner, rows: Rows) -> JobResult:
+def _alone(runner: ModelRunner, raw: Callable[[Rows], np.ndarray], rows: Rows) -> JobResult:
     try:
-        return _answer(runner, runner.raw(rows))
+        return _answer(runner, raw(rows))
     except Exception as exc:  # this request's data makes the model raise
         return JobFailed(500, f"model {runner.name!r} failed: {type(exc).__name__}: {exc}")
 
 
-def run_jobs(runner: ModelRunner, jobs: list[Rows]) -> list[JobResult]:
+def run_jobs(runner: ModelRunner, jobs: list[Rows]) -> BatchDone:
     """One model call for every request's rows; each request's answer or error, in order."""
+    spent = 0.0
+
+    def raw(rows: Rows) -> np.ndarray:
+        nonlocal spent
+        started = time.thread_time()
+        try:
+            return runner.raw(rows)
+        finally:
+            spent += time.thread_time() - started
+
+    results = _results(runner, raw, jobs)
+    return BatchDone(results, spent)
+
+
+def _results(runner: ModelRunner, raw: Callable[[Rows], np.ndarray], jobs: list[Rows]
+             ) -> list[JobResult]:
     if len(jobs) == 1:
-        return [_alone(runner, jobs[0])]
+        return [_alone(runner, raw, jobs[0])]
     rows = [row for job in jobs for row in job]
     try:
-        raw = runner.raw(rows)
+        batch = raw(rows)
     except Exception:  # some request's rows make the model raise: find it, spare the others
-        return [_alone(runner, job) for job in jobs]
+        return [_alone(runner, raw, job) for job in jobs]
     # the answers of the whole batch at once: numpy's per-call cost, paid per job, would cost
     # more than building them
-    outputs = runner.outputs(raw)
-    bad = _not_finite(raw)
+    outputs = runner.outputs(batch)
+    bad = _not_finite(batch)
     results: list[JobResult] = []
     start = 0
     for job in jobs:

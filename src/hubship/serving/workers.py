@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubship.serving.inference_process import HEADER, adopt_early, frame, spawn
-from hubship.serving.runner import JobResult, ModelRunner, Rows, run_jobs
+from hubship.serving.runner import BatchDone, ModelRunner, Rows, run_jobs
 
 log = logging.getLogger("hubship.serving")
 STOP_SECONDS = 5.0
@@ -79,7 +79,7 @@ class ThreadWorker:
     def drop(self, key: int) -> None:
         return None
 
-    async def run(self, batch: Batch) -> list[JobResult]:
+    async def run(self, batch: Batch) -> BatchDone:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, run_jobs, batch.runner, batch.jobs)
 
@@ -164,12 +164,12 @@ class ProcessWorker:
         if self.process is not None and self.process.returncode is None:
             self._pipes()[0].write(frame(("drop", key)))
 
-    async def run(self, batch: Batch) -> list[JobResult]:
+    async def run(self, batch: Batch) -> BatchDone:
         batch_id = next(self.ids)
         future = self._expect(("batch", batch_id))
         await self._send(("batch", batch_id, batch.release, batch.name, batch.jobs))
-        results: list[JobResult] = await future
-        return results
+        done: BatchDone = await future
+        return done
 
     def _expect(self, what: tuple[str, int]) -> asyncio.Future[Any]:
         if self.reader is None or self.reader.done():
@@ -204,9 +204,9 @@ class ProcessWorker:
         try:
             while True:
                 message = await self._read()
-                if message[0] == "done":
+                if message[0] == "done":  # ("done", id, results, model seconds)
                     future = self.pending.pop(("batch", message[1]), None)
-                    result = message[2]
+                    result = BatchDone(message[2], message[3])
                 else:  # ("loaded", key, error, described)
                     future = self.pending.pop(("load", message[1]), None)
                     result = message[2:]
