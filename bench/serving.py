@@ -133,11 +133,11 @@ def _throughput(servers: dict, kind: str, models: list[str], connections: list[i
                        **harness.wrk(url, count, duration, work / "run.lua", body,
                                      pid=service.process.pid)}
                 if before:
-                    rows_sum, calls, model = (a - b for a, b in zip(
+                    rows_sum, calls, model_seconds = (a - b for a, b in zip(
                         _batch_stats(service.url), before, strict=True))
                     row["mean_batch"] = rows_sum / calls if calls else 0.0
-                    if model:  # a baseline without the metric: 0
-                        row["model_cpu_ms"] = model * 1000 / max(row["requests"], 1)
+                    if model_seconds:  # a baseline without the metric: 0
+                        row["model_cpu_ms"] = model_seconds * 1000 / max(row["requests"], 1)
                 rows.append(row)
                 print(f"{kind:5} {model:9} c={count:<3} {name:15} {row['rps']:7.0f} req/s  "
                       f"p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  "
