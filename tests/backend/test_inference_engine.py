@@ -145,13 +145,16 @@ def test_after_a_batch_of_several_requests_a_free_worker_waits_for_more(tmp_path
         assert metric(client, "hubship_batch_rows_count") == 2 + calls
 
 
-def test_clients_that_come_back_after_their_answers_meet_in_one_batch(tmp_path, assets):
+@pytest.mark.parametrize("wait_ms", [5, 2000])
+def test_clients_that_come_back_after_their_answers_meet_in_one_batch(tmp_path, assets,
+                                                                      wait_ms):
     # 8 clients in a loop. Writing each answer keeps the event loop busy 2 ms (16 ms for the
-    # batch, more than the 5 ms wait) and the next request arrives 1 ms later, as over a
+    # batch, more than a 5 ms wait) and the next request arrives 1 ms later, as over a
     # socket. The wait for more starts once the answers are written, so each round's 8
     # requests share one call; started when the batch ended, it passed before any came back
-    # and the first one made a batch alone (1, 7, 1, 7, ...).
-    settings = {"HUBSHIP_INFERENCE_WORKERS": "0", "HUBSHIP_BATCH_WAIT_MS": 5}
+    # and the first one made a batch alone (1, 7, 1, 7, ...). And once all 8 are back the
+    # batch goes: a long wait is not waited out each round.
+    settings = {"HUBSHIP_INFERENCE_WORKERS": "0", "HUBSHIP_BATCH_WAIT_MS": wait_ms}
     rounds = 6
     with serving(app_serving(tmp_path, assets, **settings)) as client:
         app = client.app
@@ -170,7 +173,10 @@ def test_clients_that_come_back_after_their_answers_meet_in_one_batch(tmp_path, 
 
             await asyncio.gather(*(one_client() for _ in range(8)))
 
+        started = time.monotonic()
         client.portal.call(clients)
+        # waiting out 2 s a round would take 10 s; a round takes milliseconds
+        assert time.monotonic() - started < 5
         # the first round may split (a call for the first request, one for the others)
         assert metric(client, "hubship_batch_rows_count") <= rounds + 1
         assert metric(client, "hubship_batch_rows_sum") == 8 * rounds

@@ -10,7 +10,9 @@ Decisions:
   lone request pays no wait; requests queue up while a batch runs, so batches grow with the
   load). Under load, that is while another batch runs or when the batch a worker just
   finished held several requests (their clients answer and send again), a free worker waits
-  up to HUBSHIP_BATCH_WAIT_MS for a fuller batch, unless HUBSHIP_MAX_BATCH rows already wait.
+  up to HUBSHIP_BATCH_WAIT_MS for a fuller batch: until that batch's rows wait again beside
+  those that waited meanwhile (its clients are back; HUBSHIP_MAX_BATCH at most), counted
+  from when its answers are written (writing them takes the event loop a while).
 - One batch, one release: requests are grouped by predictor, which belongs to one release; a
   request keeps the release it read when it arrived. Worker processes hold every release some
   request still waits on (`prepare` before the swap, `retire` after it, dropped when its last
@@ -82,6 +84,7 @@ class InferenceEngine:
         self.started = asyncio.Event()
         self.wake: asyncio.TimerHandle | None = None
         self.hold_until = 0.0  # after a batch of several requests: wait for the next ones
+        self.enough = max_batch  # ... until this many rows wait (that batch's and the others)
         self.tasks: set[asyncio.Task[None]] = set()  # starts and restarts, cancelled at stop
         self.batches: set[asyncio.Task[None]] = set()  # running: finish or fail, never cancelled
         self.full = JobFailed(503, f"the server is busy: more than {queue_rows} records are "
@@ -264,7 +267,7 @@ class InferenceEngine:
             queue = self._oldest()
             if queue is None:
                 return
-            if self.queued_rows < self.max_batch:  # under load, wait a moment for more
+            if self.queued_rows < self.enough:  # under load, wait a moment for more
                 due = self.hold_until
                 if self.in_flight:
                     due = max(due, queue[0].arrived + self.batch_wait)
@@ -311,6 +314,8 @@ class InferenceEngine:
             self.in_flight -= 1
             if len(jobs) > 1:
                 self.hold_until = self.loop.time() + self.batch_wait
+                # its clients come back, to find the requests that waited meanwhile
+                self.enough = min(self.queued_rows + rows, self.max_batch)
             if worker.alive:
                 self.idle.append(worker)
         for job, result in zip(jobs, results, strict=True):
