@@ -34,15 +34,15 @@ def load_model_file(path: Path, *, name: str, sha256: str,
                     skops_trusted: tuple[str, ...]) -> Any:
     """The estimator in `path` (joblib, or skops when it ends in .skops) if its bytes hash to
     `sha256`; else IntegrityError, and nothing is unpickled."""
-    data = Path(path).read_bytes()
+    data = path.read_bytes()
     found = hashlib.sha256(data).hexdigest()
     if found != sha256:
         raise IntegrityError(
-            f"model {name!r}: {Path(path).name} changed after its release was verified "
+            f"model {name!r}: {path.name} changed after its release was verified "
             f"(sha256 {found[:12]}..., the manifest says {sha256[:12]}...); nothing of it "
             "was loaded", hint="reload the release (POST /admin/reload) to download it again")
-    if Path(path).name.endswith(".skops"):
-        return _load_skops(data, Path(path).name, name, skops_trusted)
+    if path.name.endswith(".skops"):
+        return _load_skops(data, path.name, name, skops_trusted)
     import joblib
 
     return joblib.load(io.BytesIO(data))

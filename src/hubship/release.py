@@ -98,8 +98,7 @@ class Trust:
         return self.verify_key is not None
 
 
-LOCAL = Trust()
-  # files this process made or already checked: no signature to verify
+LOCAL = Trust()  # files this process made or already checked: no signature to verify
 
 
 @dataclass(frozen=True)
