@@ -29,7 +29,7 @@ import logging
 import os
 import pickle
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hubship.serving.runner import JobFailed, JobResult, Rows
@@ -55,7 +55,7 @@ def worker_count(setting: str) -> int:
     return int(setting)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
     """One request's rows, waiting for its answer."""
 
@@ -65,7 +65,6 @@ class Job:
     future: asyncio.Future[JobResult]
     arrived: float
     queued: bool = True
-    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
 
 class InferenceEngine:
@@ -83,6 +82,10 @@ class InferenceEngine:
         self.retired: set[int] = set()
         self.started = asyncio.Event()
         self.wake: asyncio.TimerHandle | None = None
+        self.unanswered: deque[Job] = deque()  # oldest first: their deadlines in order
+        self.deadline: asyncio.TimerHandle | None = None  # the oldest one's
+        self.late = JobFailed(504, f"no answer within {timeout:g} s "
+                                   "(HUBSHIP_PREDICT_TIMEOUT); the server is overloaded")
         self.hold_until = 0.0  # after a batch of several requests: wait for the next ones
         self.enough = max_batch  # ... until this many rows wait (that batch's and the others)
         self.tasks: set[asyncio.Task[None]] = set()  # starts and restarts, cancelled at stop
@@ -118,8 +121,9 @@ class InferenceEngine:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
-        if self.wake is not None:
-            self.wake.cancel()
+        for timer in (self.wake, self.deadline):
+            if timer is not None:
+                timer.cancel()
         gone = JobFailed(503, "the server is shutting down; retry")
         for queue in self.queues.values():
             for job in queue:
@@ -222,7 +226,9 @@ class InferenceEngine:
             return self.full
         loop = self.loop
         job = Job(predictor, release, rows, loop.create_future(), loop.time())
-        job.timer = loop.call_later(self.timeout, self._expire, job)
+        self.unanswered.append(job)
+        if self.deadline is None:
+            self.deadline = loop.call_at(job.arrived + self.timeout, self._expire)
         queue = self.queues.get(id(predictor))
         if queue is None:
             queue = self.queues[id(predictor)] = deque()
@@ -233,9 +239,17 @@ class InferenceEngine:
             self._dispatch()
         return job.future
 
-    def _expire(self, job: Job) -> None:
-        self._finish(job, JobFailed(504, f"no answer within {self.timeout:g} s "
-                                         "(HUBSHIP_PREDICT_TIMEOUT); the server is overloaded"))
+    def _expire(self) -> None:
+        """Answer 504 to every request past its deadline; wake again at the next deadline.
+        One timer for all requests: they arrive in deadline order, so the oldest unanswered
+        one's deadline is the next (a timer per request cost more than its queueing)."""
+        self.deadline = None
+        unanswered, due = self.unanswered, self.loop.time() - self.timeout
+        while unanswered and (unanswered[0].future.done() or unanswered[0].arrived <= due):
+            self._finish(unanswered.popleft(), self.late)
+        if unanswered:
+            self.deadline = self.loop.call_at(unanswered[0].arrived + self.timeout,
+                                              self._expire)
 
     def _finish(self, job: Job, result: JobResult) -> None:
         if job.future.done():
@@ -243,8 +257,6 @@ class InferenceEngine:
         if job.queued:
             job.queued = False
             self.queued_rows -= len(job.rows)
-        if job.timer is not None:
-            job.timer.cancel()
         job.future.set_result(result)
         key = job.release
         self.waiting[key] -= 1
@@ -320,6 +332,9 @@ class InferenceEngine:
                 self.idle.append(worker)
         for job, result in zip(jobs, results, strict=True):
             self._finish(job, result)
+        unanswered = self.unanswered
+        while unanswered and unanswered[0].future.done():  # keep only those still waiting
+            unanswered.popleft()
         if len(jobs) > 1:
             self.loop.call_soon(self._hold)
         self._dispatch()
