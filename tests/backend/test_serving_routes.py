@@ -87,6 +87,11 @@ def test_body_limit(client):
     chunked = client.post("/models/species/predict",
                           content=iter([b"[" + b" " * 1500, b" " * 1500 + b"]"]))
     assert chunked.status_code == 413
+    # the other routes (past the predict fast path) get the same answer, declared or chunked
+    for content in (b" " * 3000, iter([b" " * 1500, b" " * 1500])):
+        hook = client.post("/hooks/huggingface", content=content,
+                           headers={"X-Webhook-Secret": "hook-secret"})
+        assert hook.status_code == 413 and "2000 bytes" in hook.json()["detail"]
 
 
 def test_a_bug_while_predicting_is_a_500_and_the_backend_goes_on(client, monkeypatch, caplog):
