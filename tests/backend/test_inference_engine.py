@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import os
 import signal
 import time
@@ -14,17 +15,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import joblib
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 from odd_models import NaNOn, RaisesOn, Slow
 
 from hubship.config import Settings
-from hubship.model_files import load_checked
+from hubship.model_files import ModelFile, load_checked
 from hubship.services import free_port
 from hubship.serving.app import create_app
 from hubship.serving.runner import JobFailed
-from hubship.serving.state import Active
 from tests.support.backend import GatedEstimator, serving, wait_for
 from tests.support.release_builder import BACKEND_MODELS, GOOD_PENGUIN, build_release
 
@@ -53,26 +54,31 @@ def app_serving(tmp_path: Path, assets: Path, **extra: Any):
         hubship_home=tmp_path / "home", HUBSHIP_ASSETS_DIR=assets, **extra))
 
 
-def serve_model(client: TestClient, estimator_of: Any) -> Active:
-    """Swap in the served release with species' estimator replaced by
-    `estimator_of(current)`, the way a reload does (the workers get it first)."""
+def serve_model(client: TestClient, estimator_of: Any, folder: Path) -> None:
+    """Serve the current release with species' estimator replaced by `estimator_of(fitted)`,
+    the way a reload does (`_activate`, then the swap). Inference processes load it from a
+    model file written to `folder`, hashed and unpickled there as a release's; a thread
+    worker runs the object itself (the backend unpickles a release then)."""
     app = client.app
-    current = app.state.serving.active
-    species = current.predictors["species"]
+    reloader = app.state.reloader
+    model_set = app.state.serving.active.model_set
+    species = model_set.models["species"]
     # with inference processes the backend holds no estimator: load the verified file here
-    fitted = species.estimator or load_checked(current.model_set.models["species"].file,
-                                               "species")
-    active = dataclasses.replace(Active.build(current.model_set, described={
-        name: predictor.runner for name, predictor in current.predictors.items()}),
-        predictors=MappingProxyType({**current.predictors, "species": dataclasses.replace(
-            species, estimator=estimator_of(fitted))}))
+    odd = estimator_of(species.estimator or load_checked(species.file, "species"))
+    if app.state.engine.count == 0:
+        species = dataclasses.replace(species, estimator=odd)
+    else:
+        path = folder / "species.joblib"
+        joblib.dump(odd, path)
+        species = dataclasses.replace(species, file=ModelFile(
+            str(path), hashlib.sha256(path.read_bytes()).hexdigest(), ()))
+    odd_set = dataclasses.replace(model_set, models=MappingProxyType(
+        {**model_set.models, "species": species}))
 
     async def swap() -> None:
-        await app.state.engine.prepare(active)
-        app.state.reloader._install(active)
+        reloader._install(await reloader._activate(odd_set))
 
     client.portal.call(swap)
-    return active
 
 
 def submit_together(client: TestClient, records: list[dict]) -> list[Any]:
@@ -102,7 +108,7 @@ def test_concurrent_requests_share_one_model_call(tmp_path, assets):
             ThreadPoolExecutor(21) as pool:
         expected = client.post(PREDICT, json=GOOD_PENGUIN).json()["prediction"]
         gate = GatedEstimator(client.app.state.serving.active.predictors["species"].estimator)
-        serve_model(client, lambda _: gate)
+        serve_model(client, lambda _: gate, tmp_path)
 
         first = pool.submit(client.post, PREDICT, json=GOOD_PENGUIN)
         assert gate.entered.wait(30)  # the worker runs the first request's batch
@@ -189,7 +195,7 @@ def test_a_record_the_model_rejects_fails_only_its_request(tmp_path, assets, wor
         good = client.post(PREDICT, json=GOOD_PENGUIN).json()["prediction"]
         # what the model costs, measured where it runs (the worker's thread or process)
         assert metric(client, 'hubship_model_seconds_total{model="species"}') > 0
-        serve_model(client, lambda fitted: RaisesOn(fitted, bill_length_mm=42.0))
+        serve_model(client, lambda fitted: RaisesOn(fitted, bill_length_mm=42.0), tmp_path)
 
         # the first is predicted alone at once; the other three wait and share a call that
         # raises, then are retried one by one
@@ -209,7 +215,7 @@ def test_a_record_the_model_rejects_fails_only_its_request(tmp_path, assets, wor
 def test_a_nan_answer_is_that_requests_error(tmp_path, assets):
     odd = {**GOOD_PENGUIN, "bill_length_mm": 40.5}
     with serving(app_serving(tmp_path, assets, HUBSHIP_INFERENCE_WORKERS="0")) as client:
-        serve_model(client, lambda fitted: NaNOn(fitted, bill_length_mm=40.5))
+        serve_model(client, lambda fitted: NaNOn(fitted, bill_length_mm=40.5), tmp_path)
         answers = submit_together(client, [GOOD_PENGUIN, GOOD_PENGUIN, odd, GOOD_PENGUIN])
         assert [type(a) for a in answers] == [bytes, bytes, JobFailed, bytes]
         assert "not a number (NaN or infinity) for record 0" in answers[2].message
@@ -224,7 +230,7 @@ def test_a_full_queue_answers_503_and_a_late_answer_504(tmp_path, assets):
     with serving(app_serving(tmp_path, assets, **settings)) as client, \
             ThreadPoolExecutor(3) as pool:
         gate = GatedEstimator(client.app.state.serving.active.predictors["species"].estimator)
-        serve_model(client, lambda _: gate)
+        serve_model(client, lambda _: gate, tmp_path)
         running = pool.submit(client.post, PREDICT, json=GOOD_PENGUIN)
         assert gate.entered.wait(30)
         waiting = [pool.submit(client.post, PREDICT, json=GOOD_PENGUIN) for _ in range(2)]
@@ -248,7 +254,7 @@ def test_a_dead_inference_process_is_restarted_and_its_requests_answered_503(tmp
                                                                               assets):
     with serving(app_serving(tmp_path, assets)) as client, ThreadPoolExecutor(1) as pool:
         engine = client.app.state.engine
-        serve_model(client, lambda fitted: Slow(fitted, seconds=1.0))
+        serve_model(client, lambda fitted: Slow(fitted, seconds=1.0), tmp_path)
         in_flight = pool.submit(client.post, PREDICT, json=GOOD_PENGUIN)
         assert wait_for(lambda: engine.in_flight == 1)
         time.sleep(0.2)  # the process has the batch

@@ -15,7 +15,7 @@ Decisions:
   from when its answers are written (writing them takes the event loop a while).
 - One batch, one release: requests are grouped by predictor, which belongs to one release; a
   request keeps the release it read when it arrived. Worker processes hold every release some
-  request still waits on (`prepare` before the swap, `retire` after it, dropped when its last
+  request still waits on (`open` before the swap, `retire` after it, dropped when its last
   request is answered), so a reload never fails or mixes a batch.
 - Bounded: past HUBSHIP_QUEUE_ROWS queued rows a request gets 503 with Retry-After at once;
   each request has HUBSHIP_PREDICT_TIMEOUT seconds, then 504. A worker process that dies
@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import pickle
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +35,7 @@ from hubship.serving.runner import JobFailed, JobResult, Rows
 from hubship.serving.workers import (
     Batch,
     Described,
-    Load,
+    OpenMessage,
     ProcessWorker,
     ReleaseNotLoaded,
     ThreadWorker,
@@ -77,7 +76,7 @@ class InferenceEngine:
         self.in_flight = 0  # batches running
         self.workers: list[ThreadWorker | ProcessWorker] = []
         self.idle: deque[ThreadWorker | ProcessWorker] = deque()
-        self.releases: dict[int, Load] = {}  # what worker processes must hold, by Active.key
+        self.releases: dict[int, OpenMessage] = {}  # what worker processes hold, by Active.key
         self.waiting: Counter[int] = Counter()  # release key -> requests not yet answered
         self.retired: set[int] = set()
         self.started = asyncio.Event()
@@ -167,38 +166,27 @@ class InferenceEngine:
 
     # ---- releases -----------------------------------------------------------------------------
 
-    async def prepare(self, active: Any) -> None:
-        """Give every worker process `active`'s models; raise ReleaseNotLoaded if one cannot
-        load them (the release is then not swapped in)."""
-        if self.count == 0:
-            return
-        runners = {name: p.runner for name, p in active.predictors.items()}
-        blob = await asyncio.to_thread(pickle.dumps, runners, pickle.HIGHEST_PROTOCOL)
-        await self._load(active.key, ("load", active.key, blob))
-
     async def open(self, key: int, models: dict[str, Any]) -> dict[str, Any]:
         """Have every worker process load release `key` from its checked model files
         (`inference_process.ModelToLoad`); the models as they describe them (what
         `Active.build` needs). ReleaseNotLoaded if one cannot, or none is running."""
-        described = await self._load(key, ("open", key, models))
-        if described is None:
-            self._forget(key)
-            raise ReleaseNotLoaded("no inference process is running to load the release "
-                                   "(see the log: they fail to start)")
-        return described
-
-    async def _load(self, key: int, message: Load) -> Described:
         await self.started.wait()
+        message = ("open", key, models)
         self.releases[key] = message
         results = await asyncio.gather(
-            *(w.load(key, message) for w in self.workers if w.alive), return_exceptions=True)
+            *(w.open(key, message) for w in self.workers if w.alive), return_exceptions=True)
         failed = [r for r in results if isinstance(r, ReleaseNotLoaded)]
         if failed:
             self._forget(key)
             raise failed[0]
         if not self.alive:  # none running: restarts load it; say why the wait
             log.warning("no inference process is running yet; requests wait for a restart")
-        return next((r for r in results if isinstance(r, dict)), None)
+        described: Described = next((r for r in results if isinstance(r, dict)), None)
+        if described is None:
+            self._forget(key)
+            raise ReleaseNotLoaded("no inference process is running to load the release "
+                                   "(see the log: they fail to start)")
+        return described
 
     def retire(self, key: int) -> None:
         """`key` is no longer served: free it in the workers once its last request is answered."""

@@ -7,8 +7,6 @@ already verified what it sends). Messages in:
   ("open", key, models)        models: {name: ModelToLoad} of one release the backend checked
                                (signature, sha256, versions); each file's bytes are hashed
                                again here and unpickled only if they match
-  ("load", key, blob)          blob pickles {model name: ModelRunner} (a model built in the
-                               backend, e.g. by the tests)
   ("drop", key)                that release has no request left; free it
   ("batch", id, key, name, jobs)   predict: jobs is one list of row tuples per request
 
@@ -134,10 +132,10 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
             _, batch_id, key, name, jobs = message
             done = run_jobs(releases[key][name], jobs)
             send(("done", batch_id, done.results, done.model_seconds))
-        elif kind in ("open", "load"):
-            _, key, what = message
+        elif kind == "open":
+            _, key, models = message
             try:
-                releases[key] = open_models(what) if kind == "open" else pickle.loads(what)
+                releases[key] = open_models(models)
             except Exception as exc:  # e.g. a package the pickle needs is missing here
                 send(("loaded", key, f"{type(exc).__name__}: {exc}", None))
             else:

@@ -115,7 +115,7 @@ class Reloader:
         return HubClient.for_backend(self.settings, api=self.api)
 
     def _install(self, active: Active) -> Active | None:
-        """Swap `active` in (its models are in the inference workers: `engine.prepare`)."""
+        """Swap `active` in (its models are in the inference workers: `engine.open`)."""
         previous = self.state.swap(active)
         freeze_heap()
         # freed once its last request is answered; a renamed copy of the same release (a tag

@@ -1,6 +1,6 @@
 """Inference workers: where the models run, never on the event loop.
 
-Two kinds, one interface (`start`, `load`, `drop`, `run`, `stop`), chosen by
+Two kinds, one interface (`start`, `open`, `drop`, `run`, `stop`), chosen by
 HUBSHIP_INFERENCE_WORKERS (`engine.worker_count`):
 
 - `ProcessWorker` (N >= 1, the default): a `python -m hubship.serving.inference_process` child
@@ -34,7 +34,7 @@ from hubship.serving.runner import BatchDone, ModelRunner, Rows, run_jobs
 
 log = logging.getLogger("hubship.serving")
 STOP_SECONDS = 5.0
-Load = tuple[Any, ...]  # ("open", key, {name: ModelToLoad}) or ("load", key, pickled runners)
+OpenMessage = tuple[Any, ...]  # ("open", key, {name: ModelToLoad}), see inference_process
 Described = dict[str, ModelRunner] | None  # a release's models as a worker process loaded them
 
 
@@ -70,10 +70,10 @@ class ThreadWorker:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"hubship-inference-{index}",
                                            initializer=_fast_sklearn)
 
-    async def start(self, releases: Mapping[int, Load]) -> None:
+    async def start(self, releases: Mapping[int, OpenMessage]) -> None:
         return None
 
-    async def load(self, key: int, message: Load) -> Described:
+    async def open(self, key: int, message: OpenMessage) -> Described:
         return None  # the runner travels with each batch
 
     def drop(self, key: int) -> None:
@@ -128,7 +128,7 @@ class ProcessWorker:
         self.ids = itertools.count()
         self.reader: asyncio.Task[None] | None = None
 
-    async def start(self, releases: Mapping[int, Load]) -> None:
+    async def start(self, releases: Mapping[int, OpenMessage]) -> None:
         """Start the process and load every release in `releases`, including any added while
         it loads; `alive` once it holds them all."""
         self.loaded = set()
@@ -144,13 +144,13 @@ class ProcessWorker:
         while missing := [key for key in releases if key not in self.loaded]:
             for key in missing:
                 if key in releases:
-                    await self.load(key, releases[key])
+                    await self.open(key, releases[key])
         self.alive = True
 
-    async def load(self, key: int, message: Load) -> Described:
-        """Send `message` (an "open" or a "load" of release `key`, see inference_process);
-        the models as the process describes them."""
-        future = self._expect(("load", key))
+    async def open(self, key: int, message: OpenMessage) -> Described:
+        """Send `message` (the "open" of release `key`); the models as the process
+        describes them."""
+        future = self._expect(("open", key))
         await self._send(message)
         error, described = await future
         if error is not None:
@@ -208,7 +208,7 @@ class ProcessWorker:
                     future = self.pending.pop(("batch", message[1]), None)
                     result = BatchDone(message[2], message[3])
                 else:  # ("loaded", key, error, described)
-                    future = self.pending.pop(("load", message[1]), None)
+                    future = self.pending.pop(("open", message[1]), None)
                     result = message[2:]
                 if future is not None and not future.done():
                     future.set_result(result)
