@@ -38,7 +38,6 @@ from hubship.services import Service, free_port, hub_service, is_up, port_is_fre
 BACKEND_PORT = 8000
 FRONTEND_PORT = 5173
 DEMO_ENV_FILE = "demo.env"
-BACKEND_APP = "hubship.serving.app:create_app"  # what `hubship serve` runs
 
 
 def _port(preferred: int) -> int:
@@ -144,8 +143,8 @@ def run_demo(settings: Settings, *, console: Console | None = None) -> None:
 
         console.print("\n[bold]start the backend and the frontend[/]")
         backend = Service(
-            "backend", [sys.executable, "-m", "uvicorn", "--factory", BACKEND_APP, "--host",
-                        "127.0.0.1", "--port", str(backend_port), "--log-level", "warning"],
+            "backend", [sys.executable, "-m", "hubship", "serve", "--host", "127.0.0.1",
+                        "--port", str(backend_port), "--log-level", "warning"],
             url=backend_url, health_url=f"{backend_url}/health",
             env={**loop_env, "HUBSHIP_SIGNING_KEY": "", "HUBSHIP_VERIFY_KEY": str(verify_key),
                  "HF_HUB_DISABLE_TELEMETRY": "1"}, log_path=home / "backend.log",

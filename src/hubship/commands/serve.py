@@ -8,6 +8,7 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 in a container)"),
         port: int = typer.Option(8000, envvar="PORT", help="port to listen on"),
+        log_level: str = typer.Option("info", help="uvicorn's log level (warning: no access log)"),
     ) -> None:
         """Run the backend (the release MODEL_REVISION names).
 
@@ -20,4 +21,4 @@ def register(app: typer.Typer) -> None:
 
         start_early()  # as backend/main.py: their imports overlap the app's
         uvicorn.run("hubship.serving.app:create_app", factory=True, host=host, port=port,
-                    proxy_headers=True)
+                    proxy_headers=True, log_level=log_level)
