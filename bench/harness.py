@@ -3,9 +3,11 @@ releases (trained, lightened, published on an embedded hub) and the baseline che
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +27,33 @@ done = function(summary, latency, requests)
 end
 """
 GET_LUA = LUA.split("\n", 3)[3]  # the same report, for GET
+
+
+def stop_like_ctrl_c() -> None:
+    """A SIGTERM (`kill`, a CI timeout, a service manager) ends the script as Ctrl-C does: a
+    KeyboardInterrupt, so the `finally` blocks and context managers stop every server it
+    started (by default a SIGTERM ends Python without them, and the servers, each in a session
+    of its own, live on). Later SIGINTs and SIGTERMs are ignored so the stopping is not cut
+    short; each stop is bounded (`Service.stop`: SIGKILL after 10 s)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def stop_all(services: list) -> None:
+    """Stop each service (SIGTERM to its process group, SIGKILL if it lingers), then SIGKILL
+    whatever is left of its group: a server's own children (LitServe's workers) that outlive
+    it spin at 100% CPU."""
+    for service in services:
+        service.stop()
+        if service.process is not None:
+            with contextlib.suppress(ProcessLookupError):  # the whole group is gone
+                os.killpg(service.process.pid, signal.SIGKILL)
 
 
 def ensure_wrk() -> None:

@@ -10,6 +10,8 @@ Batched: max_batch_size 64, batch_timeout 5 ms, the records stacked into one Dat
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 from pathlib import Path
 
 import joblib
@@ -54,6 +56,17 @@ class ModelAPI(ls.LitAPI):
         return output
 
 
+def _stop_group(signum: int, frame: object) -> None:
+    """A SIGTERM ends this server's whole process group at once (SIGKILL: nothing to save).
+    Sent to this process alone (bench/serving.py died: PR_SET_PDEATHSIG), LitServe's API
+    server and workers would outlive it, spinning; sent to the group, the API server waits
+    for requests its dead workers never answer."""
+    if os.getpgid(0) == os.getpid():  # the group is this server's own (bench: a new session)
+        os.killpg(0, signal.SIGKILL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked child of it: as by default
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("assets", type=Path)
@@ -63,6 +76,7 @@ def main() -> None:
     apis = [ModelAPI(path, batched=args.batched)
             for path in sorted((args.assets / "models").glob("*.joblib"))]
     server = ls.LitServer(apis, accelerator="cpu", workers_per_device=1)
+    signal.signal(signal.SIGTERM, _stop_group)
     server.run(host="127.0.0.1", port=args.port, num_api_servers=1, log_level="warning",
                generate_client_file=False)
 

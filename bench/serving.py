@@ -20,6 +20,8 @@ in the same run: the in-process model cost (ms per call at 1 and 64 rows), /heal
 predict runs at 64 connections, cold start (process start to the first predict 200; the
 release in the backend's Hub cache), and reloads under load (pinning v1/v2 back and forth).
 Prints every figure and the issue's goals as ratios; saves JSON under bench/results/.
+Ctrl-C or a SIGTERM stops every server it started; so does its death by SIGKILL (each server
+asks the kernel for a SIGTERM then: `Service(die_with_parent=True)`).
 """
 
 from __future__ import annotations
@@ -76,16 +78,22 @@ def _servers(work: Path, hub_url: str, kind: str, assets: Path, baseline: Path |
                                    {**hub_env, "PYTHONPATH": str(baseline / "src")}, "/ready",
                                    "/models/{model}/predict")
     servers = {}
-    for name, (argv, cwd, env, health, route) in specs.items():
-        if only and name not in only:
-            continue
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        argv = [*argv, str(port)] if "litserve" in name else [*argv, "--port", str(port)]
-        service = Service(name, argv, url=url, health_url=url + health, env=env, cwd=cwd,
-                          log_path=work / f"{kind}-{name}.log")
-        servers[name] = {"service": service.start(timeout=180), "route": route,
-                         "argv": argv, "env": env, "cwd": cwd}
+    try:
+        for name, (argv, cwd, env, health, route) in specs.items():
+            if only and name not in only:
+                continue
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            argv = [*argv, str(port)] if "litserve" in name else [*argv, "--port", str(port)]
+            # die_with_parent: each gets a SIGTERM when this script dies, even by SIGKILL
+            service = Service(name, argv, url=url, health_url=url + health, env=env, cwd=cwd,
+                              log_path=work / f"{kind}-{name}.log", die_with_parent=True)
+            servers[name] = {"service": service, "route": route,
+                             "argv": argv, "env": env, "cwd": cwd}
+            service.start(timeout=180)
+    except BaseException:  # e.g. Ctrl-C or SIGTERM while one starts: stop those started
+        harness.stop_all([server["service"] for server in servers.values()])
+        raise
     return servers
 
 
@@ -266,6 +274,7 @@ def main() -> None:
     parser.add_argument("--throughput-only", action="store_true",
                         help="skip /health under load, reloads and cold starts")
     args = parser.parse_args()
+    harness.stop_like_ctrl_c()
     harness.ensure_wrk()
     if not args.servers or any("litserve" in name for name in args.servers):
         harness.litserve_python()
@@ -283,7 +292,7 @@ def main() -> None:
         harness.train(kinds["real"])
         harness.train(kinds["light"])
         harness.lighten(kinds["light"])
-        with hub_service(work / "hub", log_path=work / "hub.log") as hub:
+        with hub_service(work / "hub", log_path=work / "hub.log", die_with_parent=True) as hub:
             harness.publish(hub.url, REPO, kinds["real"], 1)
             harness.publish(hub.url, REPO, kinds["light"], 2)
             for kind, assets in kinds.items():
@@ -315,8 +324,7 @@ def main() -> None:
                             server["service"].stop()
                         results["cold_start_s"] = _cold_starts(servers, names, work)
                 finally:
-                    for server in servers.values():
-                        server["service"].stop()
+                    harness.stop_all([server["service"] for server in servers.values()])
     results["load_at_end"] = os.getloadavg()
     _report(results)
 
@@ -396,4 +404,8 @@ def _report(results: dict) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt as stopped:  # Ctrl-C or SIGTERM (`stop_like_ctrl_c`)
+        sys.exit(f"bench/serving.py: {stopped or 'interrupted'}; the servers it started are "
+                 "stopped")
