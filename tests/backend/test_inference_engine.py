@@ -183,8 +183,10 @@ def test_clients_that_come_back_after_their_answers_meet_in_one_batch(tmp_path, 
         client.portal.call(clients)
         # waiting out 2 s a round would take 10 s; a round takes milliseconds
         assert time.monotonic() - started < 5
-        # the first round may split (a call for the first request, one for the others)
-        assert metric(client, "hubship_batch_rows_count") <= rounds + 1
+        # the first round may split (a call for the first request, one for the others), and
+        # on a starved machine one more round may (a client back after its batch's end is
+        # not counted in); a wait started when the batch ended makes 2 calls a round (12)
+        assert metric(client, "hubship_batch_rows_count") <= rounds + 2
         assert metric(client, "hubship_batch_rows_sum") == 8 * rounds
 
 
