@@ -272,3 +272,31 @@ def test_a_dead_inference_process_is_restarted_and_its_requests_answered_503(tmp
         again = client.post(PREDICT, json=GOOD_PENGUIN)  # the restarted one holds the release
         assert again.status_code == 200
 
+
+
+def test_a_reload_frees_the_old_release_in_the_workers_even_when_a_request_was_cancelled(
+        tmp_path, assets):
+    # a request whose task is cancelled (its client gone, the server stopping) while it waits
+    # still counts as answered: the release it read is freed in the inference processes once
+    # its last request is done, not held there for good
+    with serving(app_serving(tmp_path, assets)) as client:
+        engine = client.app.state.engine
+        (tmp_path / "slow").mkdir()
+        serve_model(client, lambda fitted: Slow(fitted, seconds=1.0), tmp_path / "slow")
+        old = client.app.state.serving.active.key
+
+        async def one_running_one_cancelled() -> None:
+            active = client.app.state.serving.active
+            species = active.predictors["species"]
+            rows = species.rows(species.parser.parse(orjson.dumps(GOOD_PENGUIN))[0])
+            running = engine.submit(active.key, species, rows)  # the worker takes it at once
+            waiting = asyncio.ensure_future(engine.submit(active.key, species, rows))
+            await asyncio.sleep(0)
+            waiting.cancel()
+            assert isinstance(await running, bytes)
+
+        client.portal.call(one_running_one_cancelled)
+        assert engine.waiting[old] == 1  # the cancelled one, queued behind the first
+        serve_model(client, lambda fitted: fitted, tmp_path)  # a reload: `old` is retired
+        assert wait_for(lambda: set(engine.releases) == {client.app.state.serving.active.key})
+        assert client.post(PREDICT, json=GOOD_PENGUIN).status_code == 200

@@ -64,6 +64,7 @@ class Job:
     future: asyncio.Future[JobResult]
     arrived: float
     queued: bool = True
+    answered: bool = False  # its future may be done without an answer: cancelled
 
 
 class InferenceEngine:
@@ -233,19 +234,23 @@ class InferenceEngine:
         one's deadline is the next (a timer per request cost more than its queueing)."""
         self.deadline = None
         unanswered, due = self.unanswered, self.loop.time() - self.timeout
-        while unanswered and (unanswered[0].future.done() or unanswered[0].arrived <= due):
+        while unanswered and (unanswered[0].answered or unanswered[0].arrived <= due):
             self._finish(unanswered.popleft(), self.late)
         if unanswered:
             self.deadline = self.loop.call_at(unanswered[0].arrived + self.timeout,
                                               self._expire)
 
     def _finish(self, job: Job, result: JobResult) -> None:
-        if job.future.done():
+        """Answer `job` once (a 504 comes before its batch's answer, say); a request whose
+        awaiting task was cancelled is still counted out, so its release can be freed."""
+        if job.answered:
             return
+        job.answered = True
         if job.queued:
             job.queued = False
             self.queued_rows -= len(job.rows)
-        job.future.set_result(result)
+        if not job.future.done():
+            job.future.set_result(result)
         key = job.release
         self.waiting[key] -= 1
         if self.waiting[key] == 0 and key in self.retired:
@@ -321,7 +326,7 @@ class InferenceEngine:
         for job, result in zip(jobs, results, strict=True):
             self._finish(job, result)
         unanswered = self.unanswered
-        while unanswered and unanswered[0].future.done():  # keep only those still waiting
+        while unanswered and unanswered[0].answered:  # keep only those still waiting
             unanswered.popleft()
         if len(jobs) > 1:
             self.loop.call_soon(self._hold)
