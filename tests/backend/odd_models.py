@@ -47,3 +47,11 @@ class Slow(Wrapped):
     def predict_proba(self, features: Any) -> Any:
         time.sleep(self.seconds)
         return self.inner.predict_proba(features)
+
+
+class SlowToLoad(Wrapped):
+    """Takes `seconds` to unpickle (a big model): a process can be caught loading it."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        time.sleep(state["seconds"])
+        self.__dict__.update(state)

@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,11 +20,12 @@ import joblib
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from odd_models import NaNOn, RaisesOn, Slow
+from odd_models import NaNOn, RaisesOn, Slow, SlowToLoad
 
 from hubship.config import Settings
 from hubship.model_files import ModelFile, load_checked
 from hubship.services import free_port
+from hubship.serving import routes_models
 from hubship.serving.app import create_app
 from hubship.serving.runner import JobFailed
 from tests.support.backend import GatedEstimator, serving, wait_for
@@ -300,3 +302,80 @@ def test_a_reload_frees_the_old_release_in_the_workers_even_when_a_request_was_c
         serve_model(client, lambda fitted: fitted, tmp_path)  # a reload: `old` is retired
         assert wait_for(lambda: set(engine.releases) == {client.app.state.serving.active.key})
         assert client.post(PREDICT, json=GOOD_PENGUIN).status_code == 200
+
+
+def test_a_large_request_read_while_a_reload_swaps_is_answered_on_the_new_release(
+        tmp_path, assets, monkeypatch):
+    # a body over INLINE_BODY_BYTES is validated in a thread: a reload can swap, and free the
+    # old release in the inference process, before the request is queued
+    reading, go = threading.Event(), threading.Event()
+    threaded = routes_models.in_worker
+
+    async def held_in_worker(app_state: Any, func: Any, *args: Any) -> Any:
+        reading.set()
+        await asyncio.to_thread(go.wait)
+        return await threaded(app_state, func, *args)
+
+    monkeypatch.setattr(routes_models, "in_worker", held_in_worker)
+    big = [GOOD_PENGUIN] * 200
+    with serving(app_serving(tmp_path, assets)) as client, ThreadPoolExecutor(1) as pool:
+        engine = client.app.state.engine
+        old = client.app.state.serving.active.key
+        request = pool.submit(client.post, PREDICT, json=big)
+        assert reading.wait(30)
+        serve_model(client, lambda fitted: fitted, tmp_path)  # the reload: `old` freed
+        assert old not in engine.releases
+        go.set()
+
+        answer = request.result()
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["predictions"]) == 200
+        assert metric(client, "hubship_inference_worker_restarts_total") == 0
+
+
+def _children() -> list[int]:
+    """This process's live child processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(parent) == os.getpid() and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_process_that_dies_while_its_restart_loads_the_release_is_restarted_once(
+        tmp_path, assets):
+    with serving(app_serving(tmp_path, assets)) as client:
+        engine = client.app.state.engine
+        serve_model(client, lambda fitted: SlowToLoad(fitted, seconds=2.0), tmp_path)
+        worker = engine.workers[0]
+        first = worker.pid
+        os.kill(first, signal.SIGKILL)
+        assert wait_for(lambda: worker.pid != first, timeout=30)  # restarted, loading
+        second = worker.pid
+        os.kill(second, signal.SIGKILL)  # dies while it unpickles the release
+
+        # one restart, and the next start is the only one (two would share the pipes)
+        assert wait_for(lambda: worker.alive, timeout=60)
+        assert worker.pid not in (first, second)
+        assert metric(client, "hubship_inference_worker_restarts_total") == 1
+        assert list(engine.idle).count(worker) == 1
+        assert _children() == [worker.pid]
+        assert client.post(PREDICT, json=GOOD_PENGUIN).status_code == 200
+
+
+def test_a_restart_that_cannot_load_the_release_leaves_no_process_behind(tmp_path, assets):
+    with serving(app_serving(tmp_path, assets, HUBSHIP_PREDICT_TIMEOUT=2)) as client:
+        engine = client.app.state.engine
+        serve_model(client, lambda fitted: fitted, tmp_path)
+        (tmp_path / "species.joblib").unlink()  # e.g. a cache pruned under the served release
+        os.kill(engine.workers[0].pid, signal.SIGKILL)
+        time.sleep(4)  # restarts that fail to load it, 0.5 s, 1 s, 2 s apart
+        assert not engine.workers[0].alive
+        assert len(_children()) <= 1  # at most the one trying now
+        answer = client.post(PREDICT, json=GOOD_PENGUIN)  # waits its 2 s, then says why
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+        assert "no inference worker is running" in answer.json()["detail"]

@@ -86,6 +86,9 @@ class InferenceEngine:
         self.deadline: asyncio.TimerHandle | None = None  # the oldest one's
         self.late = JobFailed(504, f"no answer within {timeout:g} s "
                                    "(HUBSHIP_PREDICT_TIMEOUT); the server is overloaded")
+        self.no_worker = JobFailed(503, f"no answer within {timeout:g} s: no inference worker "
+                                        "is running (it is being restarted; the log says "
+                                        "why); retry shortly")
         self.hold_until = 0.0  # after a batch of several requests: wait for the next ones
         self.enough = max_batch  # ... until this many rows wait (that batch's and the others)
         self.tasks: set[asyncio.Task[None]] = set()  # starts and restarts, cancelled at stop
@@ -200,9 +203,8 @@ class InferenceEngine:
         self.retired.discard(key)
         self.waiting.pop(key, None)
         if self.releases.pop(key, None) is not None:
-            for worker in self.workers:
-                if worker.alive:
-                    worker.drop(key)
+            for worker in self.workers:  # a restarting one too: it may have loaded it already
+                worker.drop(key)
 
     # ---- requests -----------------------------------------------------------------------------
 
@@ -234,8 +236,9 @@ class InferenceEngine:
         one's deadline is the next (a timer per request cost more than its queueing)."""
         self.deadline = None
         unanswered, due = self.unanswered, self.loop.time() - self.timeout
+        late = self.late if self.alive else self.no_worker
         while unanswered and (unanswered[0].answered or unanswered[0].arrived <= due):
-            self._finish(unanswered.popleft(), self.late)
+            self._finish(unanswered.popleft(), late)
         if unanswered:
             self.deadline = self.loop.call_at(unanswered[0].arrived + self.timeout,
                                               self._expire)

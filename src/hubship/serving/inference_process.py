@@ -116,7 +116,7 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
     import pandas  # noqa: F401
     import sklearn
 
-    from hubship.serving.runner import run_jobs
+    from hubship.serving.runner import BatchDone, JobFailed, run_jobs
 
     sklearn.set_config(assume_finite=True)  # the request models already refuse NaN and inf
     releases: dict[int, dict[str, Any]] = {}
@@ -128,9 +128,19 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
     send(("ready", os.getpid()))
     while (message := read_message(inbox)) is not None:
         kind = message[0]
-        if kind == "batch":
+        if kind == "batch":  # answered whatever happens: this process must outlive a batch
             _, batch_id, key, name, jobs = message
-            done = run_jobs(releases[key][name], jobs)
+            runner = releases.get(key, {}).get(name)
+            if runner is None:  # the backend dropped the release before the batch came
+                done = BatchDone([JobFailed(503, "the release this request was read for is no "
+                                                 "longer served; retry it")] * len(jobs), 0.0)
+            else:
+                try:
+                    done = run_jobs(runner, jobs)
+                except Exception as exc:  # e.g. an answer that cannot be written as JSON
+                    done = BatchDone([JobFailed(500, f"model {name!r} failed: "
+                                                     f"{type(exc).__name__}: {exc}")] * len(jobs),
+                                     0.0)
             send(("done", batch_id, done.results, done.model_seconds))
         elif kind == "open":
             _, key, models = message

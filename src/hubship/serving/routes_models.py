@@ -1,10 +1,11 @@
 """The models of the served release, and predictions.
 
 The predict handler is the hot path (`fast_path` calls it before FastAPI's layers), and it
-never runs a model: it reads the active release once, validates the raw bytes with the
-release's prebuilt parser, queues the records with the inference engine (`engine`, which
-batches concurrent requests into one model call in an inference worker), awaits their answer
-and writes it after the release's prebuilt head.
+never runs a model: it reads the active release once (a large body, read in a thread, is
+read again if a reload swapped meanwhile), validates the raw bytes with the release's prebuilt
+parser, queues the records with the inference engine (`engine`, which batches concurrent
+requests into one model call in an inference worker), awaits their answer and writes it after
+the release's prebuilt head.
 
 Bodies over INLINE_BODY_BYTES are validated in a worker thread: up to 1 MB of JSON takes
 milliseconds to tens of milliseconds to check (see `schemas` for the limits that bound it).
@@ -131,6 +132,9 @@ async def predict_answer(app_state: Any, name: str, body: bytes, started: float
             records, batched = predictor.parser.parse(body)
         else:
             records, batched = await in_worker(app_state, predictor.parser.parse, body)
+            if app_state.serving.active is not active:  # swapped while it was read: not
+                # queued yet, so it goes to the release served now (the old one may be gone)
+                return await predict_answer(app_state, name, body, started)
     except InvalidInput as exc:
         app_state.metrics.observe(name, 422, perf_counter() - started)
         return detail(exc.errors, 422)

@@ -15,12 +15,15 @@ HUBSHIP_INFERENCE_WORKERS (`engine.worker_count`):
   no pipe; for one-core hosts and for tests that reach into the running model.
 
 A process that dies fails its batch with `WorkerDied` (its requests answer 503) and calls
-`on_exit`, which restarts it.
+`on_exit`, which restarts it. One that fails while it starts (dies loading a release, or cannot
+load it) is killed and fails its `start`, which the engine retries: never two restarts at once,
+never a process left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import subprocess
@@ -131,20 +134,24 @@ class ProcessWorker:
     async def start(self, releases: Mapping[int, OpenMessage]) -> None:
         """Start the process and load every release in `releases`, including any added while
         it loads; `alive` once it holds them all."""
-        self.loaded = set()
+        self.loaded, self.reader = set(), None
         self.process = await Child.attach(adopt_early() or spawn())
         try:
-            ready = await self._read()
-        except asyncio.IncompleteReadError:
-            await self.process.wait()
-            raise WorkerDied(f"inference process exited at start ({self.process.returncode}); "
-                             "see its error above") from None
-        self.pid = ready[1]
-        self.reader = asyncio.create_task(self._read_all())
-        while missing := [key for key in releases if key not in self.loaded]:
-            for key in missing:
-                if key in releases:
-                    await self.open(key, releases[key])
+            try:
+                ready = await self._read()
+            except asyncio.IncompleteReadError:
+                await self.process.wait()
+                raise WorkerDied(f"inference process exited at start "
+                                 f"({self.process.returncode}); see its error above") from None
+            self.pid = ready[1]
+            self.reader = asyncio.create_task(self._read_all())
+            while missing := [key for key in releases if key not in self.loaded]:
+                for key in missing:
+                    if key in releases:
+                        await self.open(key, releases[key])
+        except BaseException:
+            await self._discard()  # a child that did not start is never left running
+            raise
         self.alive = True
 
     async def open(self, key: int, message: OpenMessage) -> Described:
@@ -162,7 +169,8 @@ class ProcessWorker:
     def drop(self, key: int) -> None:
         self.loaded.discard(key)
         if self.process is not None and self.process.returncode is None:
-            self._pipes()[0].write(frame(("drop", key)))
+            with contextlib.suppress(ConnectionError, RuntimeError):  # it is ending anyway
+                self._pipes()[0].write(frame(("drop", key)))
 
     async def run(self, batch: Batch) -> BatchDone:
         batch_id = next(self.ids)
@@ -201,6 +209,11 @@ class ProcessWorker:
         return pickle.loads(await stdout.readexactly(size))
 
     async def _read_all(self) -> None:
+        """Hand each reply to what waits on it, until the process ends. Only a process that
+        had started calls `on_exit`: one that dies while `start` loads the releases fails
+        that `start`, whose caller retries (a second restart would race the first)."""
+        process = self.process
+        assert process is not None
         try:
             while True:
                 message = await self._read()
@@ -214,18 +227,35 @@ class ProcessWorker:
                     future.set_result(result)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
-        self.alive = False
-        code = await self.process.wait()  # type: ignore[union-attr]
+        except Exception:  # a reply that cannot be read: the process is of no further use
+            log.exception("inference process %s (pid %s) sent a reply that cannot be read; "
+                          "stopping it", self.index, self.pid)
+            process.kill()
+        had_started, self.alive = self.alive, False
+        code = await process.wait()
         died = WorkerDied(f"the inference process ended (exit code {code}) during this "
                           "request; retry it")
         for future in self.pending.values():
             if not future.done():
                 future.set_exception(died)
         self.pending.clear()
-        if not self.stopping:
+        if had_started and not self.stopping:
             log.error("inference process %s (pid %s) exited with code %s; restarting it",
                       self.index, self.pid, code)
             self.on_exit(self)
+
+    async def _discard(self) -> None:
+        """Kill a process that failed to start (it may be loading a release) and wait for it
+        and its reader to end."""
+        process = self.process
+        if process is None:
+            return
+        if process.returncode is None:
+            process.kill()
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)
+        else:
+            await process.wait()
 
     async def stop(self) -> None:
         self.stopping, self.alive = True, False
