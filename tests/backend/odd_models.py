@@ -55,3 +55,10 @@ class SlowToLoad(Wrapped):
     def __setstate__(self, state: dict[str, Any]) -> None:
         time.sleep(state["seconds"])
         self.__dict__.update(state)
+
+
+class TwoPerRecord(Wrapped):
+    """Gives two results per record (as a model with two outputs would, flattened)."""
+
+    def predict_proba(self, features: Any) -> Any:
+        return self.inner.predict_proba(features).repeat(2, axis=0)

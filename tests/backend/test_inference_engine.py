@@ -20,7 +20,7 @@ import joblib
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from odd_models import NaNOn, RaisesOn, Slow, SlowToLoad
+from odd_models import NaNOn, RaisesOn, Slow, SlowToLoad, TwoPerRecord
 
 from hubship.config import Settings
 from hubship.model_files import ModelFile, load_checked
@@ -214,6 +214,18 @@ def test_a_record_the_model_rejects_fails_only_its_request(tmp_path, assets, wor
         assert alone.json()["detail"] == answers[2].message
         both = client.post(PREDICT, json=[GOOD_PENGUIN, bad])  # one request: it fails whole
         assert both.status_code == 500
+
+
+def test_a_model_giving_more_results_than_records_fails_rather_than_mixing_answers(
+        tmp_path, assets):
+    with serving(app_serving(tmp_path, assets, HUBSHIP_INFERENCE_WORKERS="0")) as client:
+        serve_model(client, lambda fitted: TwoPerRecord(fitted), tmp_path)
+        # cut per request, a batch's answers would shift onto the wrong requests
+        answers = submit_together(client, [GOOD_PENGUIN] * 3)
+        assert all(isinstance(answer, JobFailed) and answer.status == 500 for answer in answers)
+        assert "gave 2 results for 1 records" in answers[0].message
+        alone = client.post(PREDICT, json=GOOD_PENGUIN)
+        assert alone.status_code == 500 and "one per record is expected" in alone.json()["detail"]
 
 
 def test_a_nan_answer_is_that_requests_error(tmp_path, assets):

@@ -102,8 +102,13 @@ class ModelRunner:
 
         features = self.frame(rows)
         if self.task == "classification" and self.with_probabilities:
-            return np.asarray(self.estimator.predict_proba(features))
-        return np.ravel(self.estimator.predict(features))
+            raw = np.asarray(self.estimator.predict_proba(features))
+        else:
+            raw = np.ravel(self.estimator.predict(features))
+        if len(raw) != len(rows):  # cut per request, its answers would go to other requests
+            raise ValueError(f"it gave {len(raw)} results for {len(rows)} records; one per "
+                             "record is expected (a model with several outputs is not served)")
+        return raw
 
     def outputs(self, raw: np.ndarray) -> list[dict[str, Any]]:
         """The answers' shape: {value, unit}, or {label, probabilities}."""
