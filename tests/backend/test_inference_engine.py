@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import hashlib
 import os
+import pickle
 import signal
 import threading
 import time
@@ -391,3 +392,24 @@ def test_a_restart_that_cannot_load_the_release_leaves_no_process_behind(tmp_pat
         answer = client.post(PREDICT, json=GOOD_PENGUIN)  # waits its 2 s, then says why
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
         assert "no inference worker is running" in answer.json()["detail"]
+
+
+class _RunsACommand:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, ("echo this must not run",))
+
+
+def test_the_backend_reads_an_inference_process_reply_as_plain_values_only():
+    from hubship.serving.runner import ModelRunner
+    from hubship.serving.workers import read_reply
+
+    described = ModelRunner(name="species", task="classification", estimator=None,
+                            columns=["island"], classes=["Adelie"], class_keys=["Adelie"],
+                            with_probabilities=True, unit=None)
+    replies = [("done", 7, [b'[{"label":"Adelie"}]', JobFailed(500, "it failed")], 0.25),
+               ("loaded", 3, None, {"species": described})]
+    for reply in replies:
+        assert read_reply(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)) == reply
+    # a model's code runs in the inference process; a reply it forges runs nothing here
+    with pytest.raises(pickle.UnpicklingError, match=r"replied with posix\.system"):
+        read_reply(pickle.dumps(("done", 7, [_RunsACommand()], 0.0)))

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import logging
+import pickle
 import subprocess
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +65,26 @@ def _fast_sklearn() -> None:
     import sklearn
 
     sklearn.set_config(assume_finite=True)  # per thread; the request models refuse NaN and inf
+
+
+class _PlainReplies(pickle.Unpickler):
+    """Replies hold plain values and two classes of ours: a model's code runs only in the
+    inference process, and nothing it sends back can name a class for the backend to run."""
+
+    ALLOWED = frozenset({("hubship.serving.runner", "JobFailed"),
+                         ("hubship.serving.runner", "ModelRunner")})
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"an inference process replied with {module}.{name}; "
+                                         "replies hold plain values only")
+        return super().find_class(module, name)
+
+
+def read_reply(payload: bytes) -> Any:
+    """An inference process's reply (see `inference_process`), unpickled without running
+    anything but the allowed classes' constructors."""
+    return _PlainReplies(io.BytesIO(payload)).load()
 
 
 class ThreadWorker:
@@ -202,11 +224,9 @@ class ProcessWorker:
             pass  # the reader sees the end and fails what is pending
 
     async def _read(self) -> Any:
-        import pickle
-
         _, stdout = self._pipes()
         (size,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
-        return pickle.loads(await stdout.readexactly(size))
+        return read_reply(await stdout.readexactly(size))
 
     async def _read_all(self) -> None:
         """Hand each reply to what waits on it, until the process ends. Only a process that
