@@ -2,8 +2,9 @@
 
 Per prediction, `PredictStats` counts the request and its latency in plain numbers, which a
 collector turns into `hubship_predict_requests_total` and `hubship_predict_latency_seconds`
-when /metrics is scraped: prometheus_client's own Counter and Histogram take a lock per
-sample (five per request), a tenth of the event loop's own work on a predict request.
+when /metrics is scraped: prometheus_client's own Counter and Histogram cost 3.5-7.5 us per
+request (three locked updates, a labels lookup), up to a tenth of the event loop's own work on
+a predict request.
 """
 
 from __future__ import annotations
