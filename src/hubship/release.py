@@ -116,7 +116,8 @@ class CheckedRelease:
         """Step 4 for one model: refused when the versions do not match (unless allowed)."""
         self._refuse_incompatible()
         entry = self.manifest.models[name]
-        return _load(self.path / entry.file, entry, name, self.trust)
+        return load_model_file(self.path / entry.file, name=name, sha256=entry.sha256,
+                               skops_trusted=self.trust.skops_trusted)
 
     def load_all(self) -> Mapping[str, Any]:
         self._refuse_incompatible()
@@ -262,10 +263,3 @@ def _installed(distribution: str) -> str | None:
         module = distribution.replace("-", "_")
         return "unknown" if importlib.util.find_spec(module) else None
 
-
-# ---- step 4: load --------------------------------------------------------------------------
-
-
-def _load(path: Path, entry: ModelEntry, name: str, trust: Trust) -> Any:
-    return load_model_file(path, name=name, sha256=entry.sha256,
-                           skops_trusted=trust.skops_trusted)

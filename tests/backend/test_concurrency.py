@@ -86,7 +86,8 @@ def test_a_request_finishes_on_the_release_it_started_with(hub_url, hf_api, repo
         v1_output = species.predict(parsed)
         gate = GatedEstimator(species.estimator)
         state.swap(dataclasses.replace(v1, predictors=MappingProxyType(
-            {**v1.predictors, "species": dataclasses.replace(species, estimator=gate)})))
+            {**v1.predictors, "species": dataclasses.replace(
+                species, runner=dataclasses.replace(species.runner, estimator=gate))})))
         v2 = push_release(2)
 
         with ThreadPoolExecutor(1) as pool:

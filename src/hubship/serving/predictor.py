@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
@@ -27,31 +26,18 @@ from hubship.serving.schemas import RequestLimits, RequestParser
 @dataclass(frozen=True)
 class Predictor:
     name: str
-    task: str
-    estimator: Any
     parser: RequestParser
-    columns: list[str] | None  # None: the estimator was fitted without feature names
     row: Any  # record -> values in column order
-    classes: list[Any] | None
-    class_keys: list[str] | None
-    with_probabilities: bool
-    unit: str | None
     watch: InputWatch  # warnings for values outside what training saw
+    runner: ModelRunner  # what an inference worker runs (with processes, without its estimator)
 
-    @cached_property
-    def runner(self) -> ModelRunner:
-        """The picklable part an inference worker runs (built once per predictor)."""
-        return ModelRunner(
-            name=self.name, task=self.task, estimator=self.estimator, columns=self.columns,
-            classes=self.classes, class_keys=self.class_keys,
-            with_probabilities=self.with_probabilities, unit=self.unit,
-        )
+    @property
+    def estimator(self) -> Any:
+        """The fitted model, when this process unpickled it (a thread worker); else None."""
+        return self.runner.estimator
 
     def rows(self, records: list[BaseModel]) -> Rows:
         return [self.row(record) for record in records]
-
-    def frame(self, records: list[BaseModel]) -> Any:
-        return self.runner.frame(self.rows(records))
 
     def predict(self, records: list[BaseModel]) -> list[dict[str, Any]]:
         """Predict in this thread (the server predicts through `engine`; tests compare)."""
@@ -82,11 +68,9 @@ def build_predictor(model: LoadedModel, limits: RequestLimits | None = None,
             hint="re-run training so the manifest's inputs match the model's features",
         )
     return Predictor(
-        name=model.name, task=entry.task, estimator=model.estimator,
-        parser=RequestParser(model.name, entry, limits), columns=columns,
-        row=_row_getter([names.index(c) for c in order]), classes=runner.classes,
-        class_keys=runner.class_keys, with_probabilities=runner.with_probabilities,
-        unit=entry.output.unit, watch=InputWatch.build(entry),
+        name=model.name, parser=RequestParser(model.name, entry, limits),
+        row=_row_getter([names.index(c) for c in order]), watch=InputWatch.build(entry),
+        runner=runner,
     )
 
 

@@ -1,7 +1,7 @@
 """What an inference worker runs: one model call for a whole batch, answers per request.
 
 A `ModelRunner` holds a fitted estimator and what is needed to turn its output into answers;
-it is picklable, so it travels to an inference process as it is. It imports only numpy, pandas
+an inference process builds it from the model file it loaded. It imports only numpy, pandas
 and orjson (never FastAPI or pydantic), so a worker process starts fast; and numpy and pandas
 only when a model runs, so the backend, which runs none with inference processes, never
 imports them (`ModelRunner.describe` is what it gets back from a worker: no estimator).
